@@ -1,0 +1,70 @@
+"""One frozen settings object, read when a command starts (never at import).
+
+Every field can come from the environment (``OPPCHAIN_<NAME>``) or a flag.
+Empty ``brokers`` / ``clickhouse_dsn`` mean "the embedded default": a tansu
+broker started on 127.0.0.1 and chdb under the data directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OPPCHAIN_", frozen=True, extra="ignore")
+
+    data_dir: Path = Path("./data")
+    brokers: str = Field("", description="Kafka bootstrap servers; empty: embedded tansu")
+    clickhouse_dsn: str = Field("", description="chdb:///path or http(s)://; empty: embedded")
+    secret: SecretStr = Field(
+        SecretStr("oppchain-local-development-secret"),
+        description="Secret the per-workspace email salt is derived from",
+    )
+    secret_file: Path | None = Field(None, description="Read the secret from this file")
+
+    topic_prefix: str = "oppchain."
+    partitions: int = Field(6, ge=1, le=1024)
+    group_id: str = "oppchain-pipeline"
+    app_id: str = "oppchain"
+
+    max_message_bytes: int = Field(64 * 1024, ge=1024)
+    batch_max_records: int = Field(5000, ge=1)
+    batch_linger_ms: int = Field(100, ge=0)
+    session_timeout_ms: int = Field(6000, ge=1000)
+    heartbeat_interval_ms: int = Field(1000, ge=100)
+
+    path_lookback_days: int = Field(730, ge=1)
+    max_steps: int = Field(200, ge=1)
+    time_decay_half_life_days: float = Field(7.0, gt=0)
+    markov_interval_s: float = Field(300.0, gt=0)
+    markov_order: int = Field(1, ge=1, le=4)
+
+    web_enabled: bool = False
+    web_host: str = "127.0.0.1"
+    web_port: int = 6066
+    sql_host: str = "127.0.0.1"
+    sql_port: int = 0
+
+    @property
+    def topics(self) -> dict[str, str]:
+        """Input topics by family, and the dead-letter topic."""
+        names = ("social", "relationship", "crm", "deadletters")
+        return {name: f"{self.topic_prefix}{name}" for name in names}
+
+    @property
+    def input_topics(self) -> list[str]:
+        t = self.topics
+        return [t["social"], t["relationship"], t["crm"]]
+
+    def secret_bytes(self) -> bytes:
+        if self.secret_file is not None:
+            return self.secret_file.read_text().strip().encode()
+        return self.secret.get_secret_value().encode()
+
+    def resolved_dsn(self) -> str:
+        if self.clickhouse_dsn:
+            return self.clickhouse_dsn
+        return f"chdb://{(self.data_dir / 'clickhouse').resolve()}"

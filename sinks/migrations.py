@@ -1,0 +1,91 @@
+"""Ordered, recorded, idempotent migrations. A migration only lists operations.
+
+Each operation is a table or view from the registry (its CREATE is derived
+from the spec) or a raw statement. Applied ids are recorded in
+``schema_migrations``; running ``migrate`` twice does nothing the second time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sinks.spec import Column, Table, View
+from sinks.tables import chains, ingest
+
+Operation = Table | View | str
+
+MIGRATIONS_TABLE = Table(
+    name="schema_migrations",
+    comment="Migrations applied to this database, in order.",
+    columns=(
+        Column("id", "String", "Migration id, NNNN_description"),
+        Column("checksum", "String", "sha256 of the statements applied"),
+        Column("applied_at", "DateTime64(3, 'UTC')", "When it was applied"),
+    ),
+    engine="ReplacingMergeTree(applied_at)",
+    order_by="id",
+)
+
+
+@dataclass(frozen=True)
+class Migration:
+    id: str
+    operations: tuple[Operation, ...]
+
+    def statements(self) -> list[str]:
+        return [op if isinstance(op, str) else op.create_sql() for op in self.operations]
+
+    def checksum(self) -> str:
+        return hashlib.sha256("\n;\n".join(self.statements()).encode()).hexdigest()
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration("0001_ingest", ingest.TABLES),
+    Migration("0002_identity_chains_attribution", (*chains.TABLES, *chains.VIEWS)),
+)
+
+
+def applied(client: Any) -> dict[str, str]:
+    client.command(MIGRATIONS_TABLE.create_sql())
+    rows = client.query("SELECT id, checksum FROM schema_migrations FINAL").result_rows
+    return {row[0]: row[1] for row in rows}
+
+
+def migrate(client: Any, migrations: Sequence[Migration] = MIGRATIONS) -> list[str]:
+    """Apply pending migrations in order; return the ids applied now."""
+    done = applied(client)
+    now: list[str] = []
+    for migration in migrations:
+        if migration.id in done:
+            continue
+        for statement in migration.statements():
+            client.command(statement)
+        client.insert(
+            "schema_migrations",
+            [[migration.id, migration.checksum(), datetime.now(UTC)]],
+            column_names=["id", "checksum", "applied_at"],
+        )
+        now.append(migration.id)
+    return now
+
+
+def all_tables() -> list[Table]:
+    tables: list[Table] = [MIGRATIONS_TABLE]
+    for migration in MIGRATIONS:
+        tables.extend(op for op in migration.operations if isinstance(op, Table))
+    return tables
+
+
+def all_views() -> list[View]:
+    return [op for m in MIGRATIONS for op in m.operations if isinstance(op, View)]
+
+
+def table(name: str) -> Table:
+    for candidate in all_tables():
+        if candidate.name == name:
+            return candidate
+    raise KeyError(name)

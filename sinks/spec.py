@@ -1,0 +1,118 @@
+"""Tables as data: one definition gives the DDL, the Arrow schema and the docs.
+
+Each column list is written once, here. The CREATE statement, the Arrow
+schema used for columnar inserts and the analyst docs are all derived from it,
+so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    comment: str
+    default: str | None = None  # a DEFAULT expression; such columns are not inserted
+
+    @property
+    def inserted(self) -> bool:
+        return self.default is None
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    comment: str
+    columns: tuple[Column, ...]
+    engine: str
+    order_by: str
+    partition_by: str | None = None
+    ttl: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns if c.inserted]
+
+    def create_sql(self, database: str | None = None) -> str:
+        name = f"{database}.{self.name}" if database else self.name
+        cols = []
+        for c in self.columns:
+            default = f" DEFAULT {c.default}" if c.default else ""
+            cols.append(f"    `{c.name}` {c.type}{default} COMMENT {quote(c.comment)}")
+        parts = [f"CREATE TABLE IF NOT EXISTS {name}\n(\n" + ",\n".join(cols) + "\n)"]
+        parts.append(f"ENGINE = {self.engine}")
+        if self.partition_by:
+            parts.append(f"PARTITION BY {self.partition_by}")
+        parts.append(f"ORDER BY {self.order_by}")
+        if self.ttl:
+            parts.append(f"TTL {self.ttl}")
+        if self.settings:
+            parts.append(
+                "SETTINGS " + ", ".join(f"{k} = {v}" for k, v in sorted(self.settings.items()))
+            )
+        parts.append(f"COMMENT {quote(self.comment)}")
+        return "\n".join(parts)
+
+    def arrow_schema(self) -> pa.Schema:
+        return pa.schema([(c.name, arrow_type(c.type)) for c in self.columns if c.inserted])
+
+    def to_arrow(self, rows: list[dict[str, Any]]) -> pa.Table:
+        return pa.Table.from_pylist(rows, schema=self.arrow_schema())
+
+
+@dataclass(frozen=True)
+class View:
+    name: str
+    comment: str
+    select: str
+    materialized_to: str | None = None  # target table of a materialized view
+
+    def create_sql(self) -> str:
+        if self.materialized_to:
+            head = f"CREATE MATERIALIZED VIEW IF NOT EXISTS {self.name} TO {self.materialized_to}"
+        else:
+            head = f"CREATE VIEW IF NOT EXISTS {self.name}"
+        return f"{head}\nAS {self.select.strip()}\nCOMMENT {quote(self.comment)}"
+
+
+def quote(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+_SCALARS: dict[str, pa.DataType] = {
+    "String": pa.string(),
+    "UInt8": pa.uint8(),
+    "UInt16": pa.uint16(),
+    "UInt32": pa.uint32(),
+    "UInt64": pa.uint64(),
+    "Int32": pa.int32(),
+    "Int64": pa.int64(),
+    "Float64": pa.float64(),
+    "Bool": pa.bool_(),
+    "Date": pa.date32(),
+}
+
+
+def arrow_type(ch_type: str) -> pa.DataType:
+    """The Arrow type to send for a ClickHouse column type."""
+    inner = re.fullmatch(r"(LowCardinality|Nullable|Array)\((.*)\)", ch_type)
+    if inner:
+        wrapper, arg = inner.groups()
+        if wrapper == "Array":
+            return pa.list_(arrow_type(arg))
+        return arrow_type(arg)
+    if ch_type.startswith("DateTime64"):
+        return pa.timestamp("ms", tz="UTC")
+    if ch_type.startswith("DateTime"):
+        return pa.timestamp("s", tz="UTC")
+    if ch_type.startswith("Map("):
+        key, value = (s.strip() for s in ch_type[4:-1].split(",", 1))
+        return pa.map_(arrow_type(key), arrow_type(value))
+    return _SCALARS[ch_type]

@@ -1,0 +1,1 @@
+"""Every table and view oppchain creates, one module per domain."""

@@ -1,0 +1,78 @@
+"""The faust app, built by a factory: no module-level app to import.
+
+faust provides the worker, its lifecycle and signals, the web endpoint and
+timers; the hot path is a service inside it that consumes in batches
+(``streams.pipeline``) because faust's per-message stream API is the limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import faust
+from mode import Service
+
+from oppchain.settings import Settings
+from sinks.clickhouse import connect
+from sinks.writer import ClickHouseSink
+from streams.markov_job import run_markov
+from streams.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+
+
+class PipelineService(Service):  # type: ignore[misc]
+    """Runs the batch pipeline for as long as the worker runs."""
+
+    def __init__(self, pipeline: Pipeline, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pipeline = pipeline
+        self._task: asyncio.Task[None] | None = None
+
+    async def on_start(self) -> None:
+        self._task = asyncio.ensure_future(self.pipeline.run())
+
+    async def on_stop(self) -> None:
+        self.pipeline.stopping.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, timeout=30)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                self._task.cancel()
+
+
+def create_app(settings: Settings, bootstrap: str, pipeline: Pipeline | None = None) -> faust.App:
+    """A faust app wired to ``bootstrap``, with the pipeline and the Markov timer."""
+    app = faust.App(
+        settings.app_id,
+        broker=f"kafka://{bootstrap}",
+        processing_guarantee="at_least_once",
+        store="memory://",
+        web_enabled=settings.web_enabled,
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        web_bind=settings.web_host,
+        broker_session_timeout=settings.session_timeout_ms / 1000,
+        broker_heartbeat_interval=settings.heartbeat_interval_ms / 1000,
+        topic_partitions=settings.partitions,
+        topic_allow_declare=False,
+        autodiscover=False,
+    )
+    if pipeline is None:
+        sink = ClickHouseSink(lambda: connect(settings.resolved_dsn()))
+        pipeline = Pipeline(settings, bootstrap, sink)
+    service = PipelineService(pipeline, loop=None)
+    app.service(service)  # type: ignore[arg-type]
+    app.pipeline = pipeline  # type: ignore[attr-defined]
+
+    @app.timer(interval=settings.markov_interval_s, on_leader=False)
+    async def data_driven_attribution() -> None:
+        assert pipeline.processor is not None
+        async with pipeline.lock:
+            states = list(pipeline.processor.states.values())
+        written = await asyncio.to_thread(run_markov, settings, pipeline.sink, states)
+        log.info("data-driven attribution: %d rows", written)
+
+    return app

@@ -1,0 +1,201 @@
+"""From Kafka records to valid events and dead letters, and events to table rows.
+
+No Kafka client here: records are plain values, so all of it runs in tests
+without a broker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from schemas.codec import decode_batch, encode
+from schemas.events import (
+    ContactUpserted,
+    CostRecorded,
+    Envelope,
+    Event,
+    Introduction,
+    LeadCreated,
+    OpportunityCreated,
+    PersonRef,
+    SocialInteraction,
+)
+from schemas.keys import handle_key, ref_keys
+from schemas.privacy import redact_emails
+from streams.enrich import TouchEvent, channel_of, infer_intent
+
+TOUCH_TYPES = frozenset(
+    {"social_interaction", "introduction", "meeting", "email_exchanged", "help_given"}
+)
+DEAD_PAYLOAD_LIMIT = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class Valid:
+    record: Record
+    event: Event
+
+
+def _peek(value: bytes | None, field: str) -> str:
+    """Best-effort read of one top-level string field from an invalid message."""
+    if not value:
+        return ""
+    try:
+        raw = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return ""
+    found = raw.get(field) if isinstance(raw, dict) else None
+    return found[:128] if isinstance(found, str) else ""
+
+
+def split(
+    records: Sequence[Record], *, secret: bytes, max_bytes: int, now: datetime | None = None
+) -> tuple[list[Valid], list[dict[str, Any]]]:
+    """Decode a batch: valid events (emails hashed) and dead-letter rows."""
+    now = now or datetime.now(UTC)
+    payloads = [r.value if r.value is not None else b"" for r in records]
+    decoded, failures = decode_batch(payloads, max_bytes=max_bytes, secret=secret)
+    valid = [Valid(records[i], event) for i, event in decoded]
+    dead = []
+    for failure in failures:
+        record = records[failure.index]
+        value = record.value or b""
+        readable = len(value) <= max_bytes
+        dead.append(
+            {
+                "dead_at": now,
+                "reason": failure.reason,
+                "detail": failure.detail,
+                "source_topic": record.topic,
+                "source_partition": record.partition,
+                "source_offset": record.offset,
+                "message_key": (record.key or b"").decode("utf-8", "replace")[:256],
+                "event_id": _peek(value, "event_id") if readable else "",
+                "workspace": _peek(value, "workspace") if readable else "",
+                "payload_bytes": len(value),
+                "payload": redact_emails(value[:DEAD_PAYLOAD_LIMIT]).decode("utf-8", "replace"),
+            }
+        )
+    return valid, dead
+
+
+def _other_party(event: TouchEvent) -> tuple[str, str, str]:
+    """(platform, identity key, introducer key) of the person a touch is with."""
+    if isinstance(event, SocialInteraction):
+        key = handle_key(event.platform.value, event.handle) if event.handle else ""
+        return event.platform.value, key, ""
+    person: PersonRef = event.person
+    platform = person.platform.value if person.platform else ""
+    introducer = ""
+    if isinstance(event, Introduction):
+        introducer = ref_keys(event.introducer)[0]
+    return platform, ref_keys(person)[0], introducer
+
+
+def _lineage(record: Record, now: datetime) -> dict[str, Any]:
+    return {
+        "source_topic": record.topic,
+        "source_partition": record.partition,
+        "source_offset": record.offset,
+        "ingested_at": now,
+    }
+
+
+def _envelope(event: Envelope) -> dict[str, Any]:
+    return {
+        "workspace": event.workspace,
+        "event_id": event.event_id,
+        "event_type": event.model_fields["event_type"].default,
+        "occurred_at": event.occurred_at,
+        "source": event.source,
+    }
+
+
+def touchpoint_row(
+    item: Valid, person_id: str, account_id: str, now: datetime
+) -> dict[str, Any]:
+    event: TouchEvent = item.event  # type: ignore[assignment]
+    platform, key, introducer = _other_party(event)
+    intent, inferred = infer_intent(event)
+    social = event if isinstance(event, SocialInteraction) else None
+    return {
+        **_envelope(event),
+        "platform": platform,
+        "channel": channel_of(event),
+        "own_account": social.own_account if social else "",
+        "identity_key": key,
+        "person_id": person_id,
+        "account_id": account_id,
+        "direction": getattr(event, "direction", None) or "inbound",
+        "action": social.action.value if social else _envelope(event)["event_type"],
+        "intent": intent.value,
+        "intent_inferred": inferred,
+        "campaign": getattr(event, "campaign", None) or "",
+        "content_ref": (social.content_ref or "") if social else "",
+        "hashtags": [h.lower().lstrip("#") for h in social.hashtags] if social else [],
+        "introducer_key": introducer,
+        **_lineage(item.record, now),
+        "payload": encode(event).decode(),
+    }
+
+
+def crm_row(item: Valid, person_id: str, now: datetime) -> dict[str, Any]:
+    event = item.event
+    amount = getattr(event, "amount", None)
+    platform = getattr(event, "platform", None)
+    return {
+        **_envelope(event),
+        "contact_id": getattr(event, "contact_id", None) or "",
+        "account_id": getattr(event, "account_id", None) or "",
+        "lead_id": event.lead_id if isinstance(event, LeadCreated) else "",
+        "opportunity_id": getattr(event, "opportunity_id", None) or "",
+        "kind": event.kind.value if isinstance(event, OpportunityCreated) else "",
+        "opportunity_type": (
+            event.opportunity_type.value if isinstance(event, OpportunityCreated) else ""
+        ),
+        "stage": getattr(event, "stage", None) or "",
+        "amount": amount,
+        "currency": getattr(event, "currency", None) or "",
+        "campaign": getattr(event, "campaign", None) or "",
+        "platform": platform.value if platform is not None else "",
+        "cost_kind": event.cost_kind.value if isinstance(event, CostRecorded) else "",
+        "person_id": person_id,
+        **_lineage(item.record, now),
+        "payload": encode(event).decode(),
+    }
+
+
+def event_rows(
+    items: Sequence[Valid],
+    persons: Mapping[str, tuple[str, str]],
+    now: datetime | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rows for ``touchpoints`` and ``crm_events``; ``persons`` maps event_id to
+    (person_id, account_id) as stitched when the event was applied."""
+    now = now or datetime.now(UTC)
+    touches, crm = [], []
+    for item in items:
+        event = item.event
+        person_id, account_id = persons.get(event.event_id, ("", ""))
+        if event.event_type in TOUCH_TYPES:
+            touches.append(touchpoint_row(item, person_id, account_id, now))
+        else:
+            row = crm_row(item, person_id, now)
+            if isinstance(event, ContactUpserted) and not row["account_id"]:
+                row["account_id"] = account_id
+            crm.append(row)
+    return touches, crm
