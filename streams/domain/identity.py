@@ -18,7 +18,9 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 _DEFAULT_PER_TYPE: Mapping[str, int] = MappingProxyType({"crm": 3, "email": 5})
-_DEFAULT_BLOCKED = frozenset({"", "null", "none", "nil", "anonymous", "unknown", "undefined", "n/a"})
+_DEFAULT_BLOCKED = frozenset(
+    {"", "null", "none", "nil", "anonymous", "unknown", "undefined", "n/a"}
+)
 _ALL_ZERO = re.compile(r"^[0\-_.:\s]+$")
 
 
@@ -94,7 +96,7 @@ class IdentityGraph:
         self._pid_key: dict[str, str] = {}  # live person id -> one of its keys
         self._merged_into: dict[str, str] = {}
         self._account: dict[str, str] = {}
-        self._accounts_of: dict[str, frozenset[str]] = {}
+        self._accounts_of: dict[str, tuple[str, ...]] = {}  # tuples: most hold one
         self._members: dict[str, set[str]] = {}
 
     # -- keys and persons ------------------------------------------------
@@ -242,10 +244,10 @@ class IdentityGraph:
         pid = self.resolve(person_id)
         if current:
             self._account[pid] = account_id
-        known = self._accounts_of.get(pid, frozenset())
+        known = self._accounts_of.get(pid, ())
         if account_id in known:
             return False
-        self._accounts_of[pid] = known | {account_id}
+        self._accounts_of[pid] = (*known, account_id)
         self._members.setdefault(account_id, set()).add(pid)
         return True
 
@@ -253,7 +255,7 @@ class IdentityGraph:
         return self._account.get(self.resolve(person_id))
 
     def accounts_of(self, person_id: str) -> frozenset[str]:
-        return self._accounts_of.get(self.resolve(person_id), frozenset())
+        return frozenset(self._accounts_of.get(self.resolve(person_id), ()))
 
     def persons_of_account(self, account_id: str) -> frozenset[str]:
         return frozenset(self._members.get(account_id, ()))
@@ -265,11 +267,12 @@ class IdentityGraph:
         current = self._account.pop(from_pid, None)
         if current is not None:
             self._account.setdefault(into_pid, current)
-        moved = self._accounts_of.pop(from_pid, frozenset())
+        moved = self._accounts_of.pop(from_pid, ())
         if not moved:
             return
         for account_id in moved:
             members = self._members[account_id]
             members.discard(from_pid)
             members.add(into_pid)
-        self._accounts_of[into_pid] = self._accounts_of.get(into_pid, frozenset()) | moved
+        known = self._accounts_of.get(into_pid, ())
+        self._accounts_of[into_pid] = known + tuple(a for a in moved if a not in known)

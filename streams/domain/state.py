@@ -1,0 +1,373 @@
+"""All domain state of one workspace, updated one batch of events at a time.
+
+``WorkspaceState.apply`` folds a batch in and returns the rows to write. The
+state after a set of events does not depend on the order they arrived in
+(within or across batches), so replaying stored events in event-time order
+with ``emit=False`` rebuilds the same state, the same chain versions included.
+The one exception is the identity limits: which of two competing links is
+refused depends on which came first (links of a batch are taken in event-time
+order).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
+
+from schemas.events import (
+    ContactUpserted,
+    Envelope,
+    IdentityLinked,
+    LeadCreated,
+    OpportunityCreated,
+    PersonRef,
+)
+from schemas.keys import contact_key, email_key, handle_key, ref_keys
+from streams.domain.attribution import credit_rows
+from streams.domain.chains import (
+    MILESTONE_TYPES,
+    Opportunity,
+    chain_row,
+    chain_version,
+    lead_before,
+    select_chain_touches,
+)
+from streams.domain.config import DomainConfig
+from streams.domain.identity import IdentityGraph, LinkResult
+from streams.domain.journeys import Journeys, order_key
+from streams.domain.markov import Path
+from streams.domain.memory import deep_size
+from streams.domain.rows import Row, to_datetime
+from streams.domain.touches import Touch, epoch, touch_from_event, touch_subject_keys
+
+DAY = 86400
+
+
+@dataclass
+class Outputs:
+    """Rows produced by one batch, by table."""
+
+    touch_persons: list[Row] = field(default_factory=list)
+    identity_merges: list[Row] = field(default_factory=list)
+    identity_refusals: list[Row] = field(default_factory=list)
+    opportunity_chains: list[Row] = field(default_factory=list)
+    attribution_credits: list[Row] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return sum(len(getattr(self, f.name)) for f in fields(self))
+
+    def extend(self, other: Outputs) -> None:
+        for f in fields(self):
+            getattr(self, f.name).extend(getattr(other, f.name))
+
+
+@dataclass
+class _Batch:
+    """What a batch changed, so each chain is rebuilt once at its end."""
+
+    out: Outputs
+    emit: bool
+    persons: set[str] = field(default_factory=set)  # new touches or merged
+    accounts: set[str] = field(default_factory=set)  # new members
+    opportunities: set[str] = field(default_factory=set)
+    account_persons: set[str] = field(default_factory=set)  # current account to redo
+
+
+class WorkspaceState:
+    def __init__(self, workspace: str, config: DomainConfig | None = None) -> None:
+        self.workspace = workspace
+        self.config = config or DomainConfig()
+        self.graph = IdentityGraph(workspace, self.config.limits)
+        self.journeys = Journeys(self.config.max_steps)
+        self.opportunities: dict[str, Opportunity] = {}
+        self._leads: dict[str, dict[str, int]] = {}  # contact key -> lead id -> time
+        self._facts: dict[str, tuple[int, str, str]] = {}  # contact key -> latest account
+        self._opps_by_contact: dict[str, set[str]] = {}
+        self._opps_by_account: dict[str, set[str]] = {}
+        self._refused_events: set[str] = set()
+
+    # -- applying events -------------------------------------------------
+
+    def apply(self, events: Iterable[Envelope], *, emit: bool = True) -> Outputs:
+        """Fold a batch of validated events in; events seen before change nothing.
+
+        Identity links go first so that a touch and the contact record naming
+        its handle may arrive in one batch; chains are rebuilt once, at the end.
+        """
+        batch = _Batch(Outputs(), emit)
+        unique: dict[str, Envelope] = {}
+        for event in events:
+            if event.workspace != self.workspace:
+                raise ValueError(f"event {event.event_id} is for workspace {event.workspace}")
+            unique.setdefault(event.event_id, event)
+        ordered = sorted(unique.values(), key=lambda e: (e.occurred_at, e.event_id))
+        for event in ordered:
+            self._apply_identity(event, batch)
+        for event in ordered:
+            self._apply_crm(event, batch)
+        self._refresh_accounts(batch)
+        self._apply_touches(ordered, batch)
+        self._rebuild_chains(batch)
+        return batch.out
+
+    def _link(self, keys: list[str], event: Envelope, reason: str, batch: _Batch) -> None:
+        if len(keys) < 2:
+            return
+        result = self.graph.link(keys, at=epoch(event), event_id=event.event_id, reason=reason)
+        self._record_link(result, event, batch)
+
+    def _record_link(self, result: LinkResult, event: Envelope, batch: _Batch) -> None:
+        for m in result.merges:
+            self.journeys.merge(m.from_person_id, m.into_person_id)
+            batch.persons.add(m.into_person_id)
+            batch.account_persons.add(m.into_person_id)
+            if batch.emit:
+                batch.out.identity_merges.append(
+                    {
+                        "workspace": self.workspace,
+                        "merged_at": to_datetime(m.at),
+                        "from_person_id": m.from_person_id,
+                        "into_person_id": m.into_person_id,
+                        "keys_moved": list(m.keys_moved),
+                        "event_id": m.event_id,
+                        "reason": m.reason,
+                    }
+                )
+        if not result.refusals or event.event_id in self._refused_events:
+            return
+        self._refused_events.add(event.event_id)
+        if batch.emit:
+            batch.out.identity_refusals.extend(
+                {
+                    "workspace": self.workspace,
+                    "refused_at": to_datetime(r.at),
+                    "event_id": r.event_id,
+                    "key_a": r.key_a,
+                    "key_b": r.key_b,
+                    "rule": r.rule,
+                    "detail": r.detail,
+                }
+                for r in result.refusals
+            )
+
+    def _apply_identity(self, event: Envelope, batch: _Batch) -> None:
+        if isinstance(event, ContactUpserted):
+            keys = [contact_key(event.contact_id)]
+            if event.email_hash:
+                keys.append(email_key(event.email_hash))
+            keys += [handle_key(h.platform.value, h.handle) for h in event.handles]
+            self._link(keys, event, "contact_upserted", batch)
+        elif isinstance(event, IdentityLinked):
+            self._link(ref_keys(event.a) + ref_keys(event.b), event, "identity_linked", batch)
+        else:
+            for name in ("person", "introducer"):
+                ref = getattr(event, name, None)
+                if isinstance(ref, PersonRef):
+                    self._link(ref_keys(ref), event, "person_ref", batch)
+
+    def _apply_crm(self, event: Envelope, batch: _Batch) -> None:
+        if (
+            isinstance(event, ContactUpserted | LeadCreated | OpportunityCreated)
+            and event.account_id is not None
+        ):
+            self._account_fact(contact_key(event.contact_id), event, event.account_id, batch)
+        if isinstance(event, LeadCreated):
+            leads = self._leads.setdefault(contact_key(event.contact_id), {})
+            at = epoch(event)
+            if at < leads.get(event.lead_id, at + 1):
+                leads[event.lead_id] = at
+                batch.opportunities |= self._opps_by_contact.get(
+                    contact_key(event.contact_id), set()
+                )
+        elif isinstance(event, MILESTONE_TYPES):
+            opp = self.opportunities.get(event.opportunity_id)
+            if opp is None:
+                opp = self.opportunities[event.opportunity_id] = Opportunity(event.opportunity_id)
+            if opp.apply(event):
+                batch.opportunities.add(opp.opportunity_id)
+            if isinstance(event, OpportunityCreated):
+                oid = event.opportunity_id
+                self._opps_by_contact.setdefault(contact_key(event.contact_id), set()).add(oid)
+                if event.account_id is not None:
+                    self._opps_by_account.setdefault(event.account_id, set()).add(oid)
+
+    def _account_fact(self, key: str, event: Envelope, account_id: str, batch: _Batch) -> None:
+        """Membership is kept once seen; the current account is the latest fact."""
+        person = self.graph.person_of(key)
+        if self.graph.set_account(person, account_id, current=False):
+            batch.accounts.add(account_id)
+        fact = (epoch(event), event.event_id, account_id)
+        if key not in self._facts or fact[:2] > self._facts[key][:2]:
+            self._facts[key] = fact
+        batch.account_persons.add(person)
+
+    def _refresh_accounts(self, batch: _Batch) -> None:
+        for person in {self.graph.resolve(p) for p in batch.account_persons}:
+            facts = [self._facts[k] for k in self.graph.keys_of(person) if k in self._facts]
+            if facts:
+                self.graph.set_account(person, max(facts)[2])
+
+    def _apply_touches(self, ordered: list[Envelope], batch: _Batch) -> None:
+        by_person: dict[str, list[Touch]] = {}
+        for event in ordered:
+            keys = touch_subject_keys(event)
+            touch = touch_from_event(event, self.graph) if keys else None
+            if touch is not None:
+                by_person.setdefault(self.graph.person_of(keys[0]), []).append(touch)
+        for person, touches in by_person.items():
+            fresh = self.journeys.add(person, touches)
+            if not fresh:
+                continue
+            batch.persons.add(person)
+            if batch.emit:
+                account = self.graph.account_of(person)
+                batch.out.touch_persons.extend(
+                    {
+                        "workspace": self.workspace,
+                        "event_id": t.event_id,
+                        "touched_at": to_datetime(t.at),
+                        "person_id": person,
+                        "account_id": account,
+                    }
+                    for t in fresh
+                )
+
+    # -- chains ------------------------------------------------------------
+
+    def _opportunities_of(self, person: str) -> set[str]:
+        found: set[str] = set()
+        for key in self.graph.keys_of(person):
+            found |= self._opps_by_contact.get(key, set())
+        for account in self.graph.accounts_of(person):
+            found |= self._opps_by_account.get(account, set())
+        return found
+
+    def _rebuild_chains(self, batch: _Batch) -> None:
+        dirty = set(batch.opportunities)
+        for person in {self.graph.resolve(p) for p in batch.persons}:
+            dirty |= self._opportunities_of(person)
+        for account in batch.accounts:
+            dirty |= self._opps_by_account.get(account, set())
+        for oid in sorted(dirty):
+            opp = self.opportunities[oid]
+            if opp.created is None:
+                continue
+            version = self._version(opp)
+            if version == opp.version:
+                continue
+            opp.version = version
+            if batch.emit:
+                self._emit_chain(opp, batch.out)
+
+    def _scope(self, opp: Opportunity) -> tuple[str, set[str]]:
+        """(the opportunity's person, every person whose touches are in its chain)."""
+        assert opp.contact_key is not None
+        person = self.graph.person_of(opp.contact_key)
+        persons = {person}
+        if opp.account_id is not None:
+            persons |= self.graph.persons_of_account(opp.account_id)
+        return person, persons
+
+    def _version(self, opp: Opportunity) -> int:
+        person, persons = self._scope(opp)
+        end = opp.end
+        assert end is not None and opp.contact_key is not None
+        leads = lead_before(self._leads.get(opp.contact_key, {}).values(), opp.created_at)[1]
+        touches = sum(self.journeys.count_until(p, end) for p in persons)
+        return chain_version(opp, leads, self.graph.size_of(person), touches)
+
+    def chain_touches(self, opp: Opportunity) -> list[Touch]:
+        """The chain's touches: scope journeys merged, windowed and capped."""
+        _, persons = self._scope(opp)
+        merged = heapq.merge(*(self.journeys.get(p) for p in sorted(persons)), key=order_key)
+        end = opp.end
+        assert end is not None
+        cfg = self.config
+        return select_chain_touches(list(merged), end, cfg.path_lookback_days, cfg.max_steps)
+
+    def _emit_chain(self, opp: Opportunity, out: Outputs) -> None:
+        assert opp.contact_key is not None
+        person, _ = self._scope(opp)
+        touches = self.chain_touches(opp)
+        lead_at = lead_before(self._leads.get(opp.contact_key, {}).values(), opp.created_at)[0]
+        row = chain_row(
+            self.workspace,
+            opp,
+            person_id=person,
+            lead_created_at=lead_at,
+            touches=touches,
+            version=opp.version,
+            resolve=self.graph.resolve,
+        )
+        out.opportunity_chains.append(row)
+        out.attribution_credits.extend(
+            credit_rows(
+                row,
+                touches,
+                self.config.models,
+                half_life_days=self.config.half_life_days,
+                conversion_at=opp.end,
+            )
+        )
+
+    def chain_rows(self) -> Outputs:
+        """Current chain and credit rows of every opportunity (e.g. to re-publish)."""
+        out = Outputs()
+        for oid in sorted(self.opportunities):
+            opp = self.opportunities[oid]
+            if opp.created is not None:
+                opp.version = self._version(opp)
+                self._emit_chain(opp, out)
+        return out
+
+    # -- data-driven attribution input -------------------------------------
+
+    def markov_paths(self) -> list[Path]:
+        """One path per account (B2B) or per person outside any account.
+
+        A unit with won opportunities is a converting path ending at its
+        latest win (conversions and value summed); otherwise a null path
+        ending at its latest touch. Touches are limited to the lookback window.
+        """
+        won: dict[tuple[str, str], list[Opportunity]] = {}
+        for opp in self.opportunities.values():
+            if opp.status == "won" and opp.contact_key is not None:
+                unit = (
+                    ("account", opp.account_id)
+                    if opp.account_id is not None
+                    else ("person", self.graph.person_of(opp.contact_key))
+                )
+                won.setdefault(unit, []).append(opp)
+        units: dict[tuple[str, str], set[str]] = {
+            ("account", a): set(self.graph.persons_of_account(a)) for a in self.graph.accounts()
+        }
+        for person in self.journeys:
+            if not self.graph.accounts_of(person):
+                units[("person", person)] = {person}
+        paths: list[Path] = []
+        for unit in sorted(units):
+            journeys = [self.journeys.get(p) for p in sorted(units[unit])]
+            touches = list(heapq.merge(*journeys, key=order_key))
+            wins = won.get(unit, [])
+            end = max((o.closed_at or 0) for o in wins) if wins else None
+            if end is None and touches:
+                end = touches[-1].at
+            if end is None:
+                continue
+            chosen = select_chain_touches(
+                touches, end, self.config.path_lookback_days, self.config.max_steps
+            )
+            if not chosen:
+                continue
+            channels = tuple(t.channel for t in chosen)
+            if wins:
+                paths.append(Path(channels, len(wins), 0.0, sum(o.value for o in wins)))
+            else:
+                paths.append(Path(channels, 0.0, 1.0))
+        return paths
+
+    def memory_per_person(self) -> float:
+        """Approximate bytes of state per tracked person (identity and journeys)."""
+        persons = max(1, self.graph.person_count)
+        return deep_size(self.graph, self.journeys) / persons
