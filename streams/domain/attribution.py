@@ -61,7 +61,9 @@ def time_decay_attribution(ats: Sequence[int], m: Milestones, half_life: float) 
     if not ats:
         return []
     ref = m.conversion_at if m.conversion_at is not None else ats[-1]
-    weights = [2.0 ** (-max(0, ref - at) / DAY / half_life) for at in ats]
+    ages = [max(0, ref - at) / DAY for at in ats]
+    youngest = min(ages)  # weights relative to it: the same ratios, no underflow to 0
+    weights = [2.0 ** (-(age - youngest) / half_life) for age in ages]
     total = sum(weights)
     return [w / total for w in weights]
 

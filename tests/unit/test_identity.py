@@ -1,0 +1,132 @@
+"""Identity stitching: merges, stable person ids, mega-merge guards, accounts."""
+
+from __future__ import annotations
+
+import hashlib
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from streams.domain.identity import IdentityGraph, IdentityLimits, LinkResult
+
+
+def pid(workspace: str, *keys: str) -> str:
+    return "p_" + min(hashlib.sha1((workspace + k).encode()).hexdigest()[:16] for k in keys)
+
+
+def link(g: IdentityGraph, *keys: str, event_id: str = "e1") -> LinkResult:
+    return g.link(keys, at=100, event_id=event_id, reason="test")
+
+
+def test_new_key_is_a_singleton_person() -> None:
+    g = IdentityGraph("w")
+    assert g.person_of("x:alice") == pid("w", "x:alice")
+    assert g.keys_of(g.person_of("x:alice")) == ["x:alice"]
+    assert IdentityGraph("other").person_of("x:alice") != g.person_of("x:alice")
+
+
+def test_link_merges_and_smaller_id_survives() -> None:
+    g = IdentityGraph("w")
+    a, b = g.person_of("x:alice"), g.person_of("crm:C1")
+    result = link(g, "x:alice", "crm:C1")
+    survivor, gone = min(a, b), max(a, b)
+    assert result.person_id == survivor == pid("w", "x:alice", "crm:C1")
+    [merge] = result.merges
+    assert (merge.from_person_id, merge.into_person_id) == (gone, survivor)
+    assert merge.keys_moved == (("x:alice",) if gone == a else ("crm:C1",))
+    assert (merge.at, merge.event_id, merge.reason) == (100, "e1", "test")
+    assert g.resolve(gone) == survivor
+    assert sorted(g.keys_of(gone)) == ["crm:C1", "x:alice"]
+    assert g.person_count == 1 and len(g) == 2
+
+
+def test_linking_twice_changes_nothing() -> None:
+    g = IdentityGraph("w")
+    link(g, "x:a", "crm:1")
+    again = link(g, "crm:1", "x:a")
+    assert again.merges == [] and again.refusals == []
+
+
+keys = st.sampled_from([f"x:h{i}" for i in range(6)] + [f"crm:C{i}" for i in range(3)])
+links = st.lists(st.tuples(keys, keys), max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(links=links, data=st.data())
+def test_persons_do_not_depend_on_link_order(
+    links: list[tuple[str, str]], data: st.DataObject
+) -> None:
+    limits = IdentityLimits(default_max_keys=100, max_keys_per_type={"crm": 100})
+    shuffled = data.draw(st.permutations(links))
+    g1, g2 = IdentityGraph("w", limits), IdentityGraph("w", limits)
+    for i, (a, b) in enumerate(links):
+        link(g1, a, b, event_id=str(i))
+    for i, (a, b) in enumerate(shuffled):
+        link(g2, b, a, event_id=str(i))
+    for key in {k for pair in links for k in pair}:
+        assert g1.person_of(key) == g2.person_of(key)
+        component = g1.keys_of(g1.person_of(key))
+        assert g1.person_of(key) == pid("w", *component)
+
+
+def test_mega_merge_is_refused_by_type_limit() -> None:
+    g = IdentityGraph("w", IdentityLimits(max_keys_per_type={"crm": 2}))
+    link(g, "crm:1", "crm:2", event_id="a")
+    result = link(g, "crm:2", "crm:3", event_id="b")
+    assert result.merges == []
+    [refusal] = result.refusals
+    assert (refusal.key_a, refusal.key_b, refusal.rule) == ("crm:2", "crm:3", "max_keys:crm")
+    assert refusal.event_id == "b" and "limit 2" in refusal.detail
+    assert g.person_of("crm:3") != g.person_of("crm:1")
+
+
+def test_platform_limit_uses_the_default() -> None:
+    g = IdentityGraph("w")  # 3 per platform
+    link(g, "crm:1", "x:a", "x:b", "x:c")
+    result = link(g, "crm:1", "x:d")
+    assert [r.rule for r in result.refusals] == ["max_keys:x"]
+    assert len(g.keys_of(g.person_of("crm:1"))) == 4
+
+
+def test_refused_key_does_not_stop_the_others() -> None:
+    g = IdentityGraph("w", IdentityLimits(max_keys_per_type={"email": 1}))
+    link(g, "crm:1", "email:aa")
+    result = link(g, "crm:1", "email:bb", "x:alice")
+    assert [r.key_b for r in result.refusals] == ["email:bb"]
+    assert g.person_of("x:alice") == g.person_of("crm:1")
+
+
+def test_blocked_values_never_link() -> None:
+    g = IdentityGraph("w")
+    blocked = [
+        "x:",
+        "x:null",
+        "x:None",
+        "crm:anonymous",
+        "crm:unknown",
+        "x:undefined",
+        "crm:0000",
+        "crm:00000000-0000-0000-0000-000000000000",
+    ]
+    for key in blocked:
+        result = link(g, "crm:real", key)
+        assert result.merges == [] and [r.rule for r in result.refusals] == ["blocked_value"]
+        assert g.person_of(key) != g.person_of("crm:real")
+    assert not IdentityLimits().is_blocked("crm:0001")
+    assert link(g, "x:null", "x:none").person_id is None
+
+
+def test_accounts_follow_merges() -> None:
+    g = IdentityGraph("w")
+    a, b = g.person_of("crm:1"), g.person_of("x:bob")
+    assert g.set_account(a, "acme") is True
+    assert g.set_account(a, "acme") is False
+    g.set_account(b, "globex", current=False)
+    survivor = link(g, "crm:1", "x:bob").person_id
+    assert survivor is not None
+    gone = a if survivor == b else b
+    assert g.persons_of_account("acme") == {survivor}
+    assert g.persons_of_account("globex") == {survivor}
+    assert g.accounts_of(survivor) == {"acme", "globex"}
+    assert g.account_of(survivor) == "acme" == g.account_of(gone)
+    assert g.account_of(g.person_of("x:nobody")) is None

@@ -1,0 +1,417 @@
+"""WorkspaceState: batches, late and duplicate events, replay, emitted rows."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from schemas.events import EVENT_ADAPTER, Envelope
+from streams.domain.config import DomainConfig
+from streams.domain.identity import IdentityLimits
+from streams.domain.rows import (
+    CHAIN_COLUMNS,
+    CREDIT_COLUMNS,
+    IDENTITY_MERGE_COLUMNS,
+    IDENTITY_REFUSAL_COLUMNS,
+    TOUCH_PERSON_COLUMNS,
+)
+from streams.domain.state import Outputs, WorkspaceState
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+_ids = itertools.count()
+
+
+def ev(event_type: str, day: float, event_id: str | None = None, **fields: Any) -> Envelope:
+    raw = {
+        "event_type": event_type,
+        "event_id": event_id or f"e{next(_ids)}",
+        "occurred_at": T0 + timedelta(days=day),
+        "source": "test",
+        "workspace": "w",
+        **fields,
+    }
+    event: Envelope = EVENT_ADAPTER.validate_python(raw)
+    return event
+
+
+def like(day: float, handle: str, event_id: str | None = None) -> Envelope:
+    return ev(
+        "social_interaction",
+        day,
+        event_id,
+        platform="x",
+        own_account="us",
+        handle=handle,
+        direction="inbound",
+        action="like",
+    )
+
+
+def created(day: float, oid: str, contact: str, account: str | None = None) -> Envelope:
+    return ev(
+        "opportunity_created",
+        day,
+        f"{oid}-created",
+        opportunity_id=oid,
+        contact_id=contact,
+        account_id=account,
+        kind="monetary",
+        opportunity_type="deal",
+        amount=1000.0,
+    )
+
+
+def signed(day: float, oid: str) -> Envelope:
+    return ev("contract_signed", day, f"{oid}-won", opportunity_id=oid, amount=1200.0)
+
+
+def story() -> list[Envelope]:
+    return [
+        ev(
+            "contact_upserted",
+            0,
+            "c1",
+            contact_id="C1",
+            account_id="A",
+            handles=[{"platform": "x", "handle": "alice"}],
+        ),
+        like(1, "alice", "t1"),
+        ev("meeting", 3, "t2", person={"contact_id": "C1"}, meeting_kind="call"),
+        ev("lead_created", 4, "l1", lead_id="L1", contact_id="C1"),
+        created(5, "O1", "C1", "A"),
+        ev("opportunity_stage_changed", 6, "s1", opportunity_id="O1", stage="proposal"),
+        signed(10, "O1"),
+    ]
+
+
+def versions(out: Outputs) -> list[int]:
+    return [r["version"] for r in out.opportunity_chains]
+
+
+def test_rows_use_the_declared_columns() -> None:
+    state = WorkspaceState("w")
+    out = state.apply(story())
+    out.extend(
+        state.apply([ev("identity_linked", 1, a={"contact_id": "C1"}, b={"contact_id": "null"})])
+    )
+    tables = {
+        "touch_persons": TOUCH_PERSON_COLUMNS,
+        "identity_merges": IDENTITY_MERGE_COLUMNS,
+        "identity_refusals": IDENTITY_REFUSAL_COLUMNS,
+        "opportunity_chains": CHAIN_COLUMNS,
+        "attribution_credits": CREDIT_COLUMNS,
+    }
+    for table, columns in tables.items():
+        rows = getattr(out, table)
+        assert rows, table
+        assert all(set(r) == set(columns) for r in rows), table
+
+
+def test_chain_of_a_won_opportunity() -> None:
+    state = WorkspaceState("w")
+    out = state.apply(story())
+    [chain] = out.opportunity_chains
+    assert chain["path"] == ["x", "offline"] and chain["status"] == "won"
+    assert chain["account_id"] == "A" and chain["value"] == 1200.0
+    assert chain["lead_created_at"] == T0 + timedelta(days=4)
+    assert chain["days_to_close"] == pytest.approx(9.0)
+    # 3 milestones + 1 lead + 2 identity keys + 2 touches
+    assert chain["version"] == 8
+    assert {r["event_id"]: r["account_id"] for r in out.touch_persons} == {"t1": "A", "t2": "A"}
+    assert len({r["person_id"] for r in out.touch_persons}) == 1
+    assert len(out.identity_merges) == 1
+    models = {r["model"] for r in out.attribution_credits}
+    assert models == set(DomainConfig().models)
+
+
+def test_late_touch_makes_a_new_version_and_later_touch_does_not() -> None:
+    state = WorkspaceState("w")
+    first = versions(state.apply(story()))
+    late = state.apply([like(0.5, "alice", "late")])
+    assert versions(late) == [first[-1] + 1]
+    assert late.opportunity_chains[0]["path"] == ["x", "x", "offline"]
+    after = state.apply([like(11, "alice", "after-close")])
+    assert after.opportunity_chains == [] and len(after.touch_persons) == 1
+
+
+def test_reapplying_events_changes_nothing() -> None:
+    state = WorkspaceState("w")
+    events = story()
+    state.apply(events)
+    assert len(state.apply(events)) == 0
+    assert len(state.apply(list(reversed(events)) + events)) == 0
+
+
+def test_emit_false_updates_state_silently() -> None:
+    state = WorkspaceState("w")
+    assert len(state.apply(story(), emit=False)) == 0
+    assert state.opportunities["O1"].version == 8
+
+
+def test_replay_in_event_time_order_gives_the_same_versions() -> None:
+    events = [*story(), like(0.5, "alice", "late"), like(2, "bob", "t-bob")]
+    live = WorkspaceState("w")
+    rng = random.Random(3)
+    arrival = events[:]
+    rng.shuffle(arrival)
+    emitted = []
+    for i in range(0, len(arrival), 2):
+        emitted += versions(live.apply(arrival[i : i + 2]))
+    replayed = WorkspaceState("w")
+    replayed.apply(sorted(events, key=lambda e: e.occurred_at), emit=False)
+    assert replayed.opportunities["O1"].version == live.opportunities["O1"].version
+    assert emitted == sorted(set(emitted))  # strictly increasing
+    assert emitted[-1] == live.opportunities["O1"].version
+    more = [
+        ev(
+            "contact_upserted",
+            0.1,
+            "link-bob",
+            contact_id="C1",
+            account_id="A",
+            handles=[{"platform": "x", "handle": "alice"}, {"platform": "x", "handle": "bob"}],
+        )
+    ]
+    a, b = live.apply(more), replayed.apply(more)
+    assert a.opportunity_chains == b.opportunity_chains
+    assert a.attribution_credits == b.attribution_credits
+    assert a.identity_merges == b.identity_merges and len(a.identity_merges) == 1
+
+
+def test_milestones_before_creation_wait_for_it() -> None:
+    state = WorkspaceState("w")
+    assert state.apply([signed(10, "O1"), like(1, "alice")]).opportunity_chains == []
+    out = state.apply([created(5, "O1", "C1")])
+    [chain] = out.opportunity_chains
+    assert chain["status"] == "won" and chain["path"] == []
+
+
+def test_late_lead_makes_a_new_version() -> None:
+    state = WorkspaceState("w")
+    state.apply([created(5, "O1", "C1")])
+    out = state.apply([ev("lead_created", 2, lead_id="L", contact_id="C1")])
+    assert out.opportunity_chains[0]["lead_created_at"] == T0 + timedelta(days=2)
+    assert (
+        state.apply([ev("lead_created", 6, lead_id="L2", contact_id="C1")]).opportunity_chains == []
+    )
+
+
+def test_b2b_chain_spans_the_account() -> None:
+    state = WorkspaceState("w")
+    state.apply(
+        [
+            ev("contact_upserted", 0, contact_id="C1", account_id="A"),
+            ev(
+                "contact_upserted",
+                0,
+                contact_id="C2",
+                account_id="A",
+                handles=[{"platform": "linkedin", "handle": "carol"}],
+            ),
+            ev("contact_upserted", 0, contact_id="C3", account_id="B"),
+            ev("meeting", 1, person={"contact_id": "C1"}, meeting_kind="in_person"),
+            ev("meeting", 1, person={"contact_id": "C3"}, meeting_kind="in_person"),
+        ]
+    )
+    out = state.apply([created(5, "O", "C1", "A"), created(5, "P", "C3")])
+    chains = {r["opportunity_id"]: r for r in out.opportunity_chains}
+    assert chains["O"]["path"] == ["offline"] and chains["P"]["path"] == ["offline"]
+    colleague = state.apply(
+        [
+            ev(
+                "social_interaction",
+                2,
+                platform="linkedin",
+                own_account="us",
+                handle="carol",
+                direction="outbound",
+                action="dm",
+            ),
+        ]
+    )
+    assert [(r["opportunity_id"], r["path"]) for r in colleague.opportunity_chains] == [
+        ("O", ["offline", "linkedin"])
+    ]
+    newcomer = state.apply([ev("contact_upserted", 9, contact_id="C3", account_id="A")])
+    # C3 joins A: its earlier meeting enters O's chain; P (no account) is unchanged
+    assert [(r["opportunity_id"], r["path"]) for r in newcomer.opportunity_chains] == [
+        ("O", ["offline", "offline", "linkedin"])
+    ]
+
+
+def test_merge_brings_earlier_touches_into_the_chain() -> None:
+    state = WorkspaceState("w")
+    state.apply([like(1, "dave"), like(2, "dave"), created(5, "O", "C9")])
+    out = state.apply(
+        [ev("identity_linked", 3, a={"contact_id": "C9"}, b={"platform": "x", "handle": "dave"})]
+    )
+    [merge] = out.identity_merges
+    assert merge["reason"] == "identity_linked" and merge["keys_moved"] in (["x:dave"], ["crm:C9"])
+    [chain] = out.opportunity_chains
+    assert chain["path"] == ["x", "x"] and chain["person_id"] == merge["into_person_id"]
+
+
+def test_refusal_is_recorded_once_and_not_applied() -> None:
+    state = WorkspaceState("w", DomainConfig(limits=IdentityLimits(max_keys_per_type={"crm": 1})))
+    link = ev("identity_linked", 1, "bad", a={"contact_id": "C1"}, b={"contact_id": "C2"})
+    out = state.apply([link])
+    [refusal] = out.identity_refusals
+    assert (refusal["rule"], refusal["event_id"]) == ("max_keys:crm", "bad")
+    assert out.identity_merges == []
+    assert state.apply([link]).identity_refusals == []
+    assert state.graph.person_of("crm:C1") != state.graph.person_of("crm:C2")
+
+
+def test_other_workspace_is_rejected() -> None:
+    event = EVENT_ADAPTER.validate_python(
+        {
+            "event_type": "meeting",
+            "event_id": "x",
+            "occurred_at": T0,
+            "source": "s",
+            "workspace": "other",
+            "person": {"contact_id": "C"},
+            "meeting_kind": "call",
+        }
+    )
+    with pytest.raises(ValueError):
+        WorkspaceState("w").apply([event])
+
+
+def test_markov_paths_converting_and_null() -> None:
+    state = WorkspaceState("w")
+    state.apply([*story(), like(1, "erin"), like(2, "erin")])
+    paths = {p.channels: p for p in state.markov_paths()}
+    assert paths[("x", "offline")].conversions == 1 and paths[("x", "offline")].value == 1200.0
+    assert paths[("x", "x")].nulls == 1 and paths[("x", "x")].conversions == 0
+
+
+def test_memory_per_person_is_small() -> None:
+    state = WorkspaceState("w")
+    events: list[Envelope] = []
+    for i in range(3000):
+        events.append(
+            ev(
+                "contact_upserted",
+                0,
+                f"c{i}",
+                contact_id=f"C{i}",
+                account_id=f"A{i // 10}",
+                handles=[{"platform": "x", "handle": f"h{i}"}],
+            )
+        )
+        events += [like(1 + j, f"h{i}", f"{i}-{j}-7c9e6679-7425-40de-944b") for j in range(3)]
+    for i in range(0, len(events), 500):
+        state.apply(events[i : i + 500])
+    assert state.memory_per_person() < 2048
+
+
+# -- order independence over generated histories ------------------------------
+
+HANDLES = [f"h{i}" for i in range(6)]
+CONTACTS = ["C0", "C1", "C2"]
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> list[Envelope]:
+    day = st.integers(0, 60 * 24).map(lambda h: h / 24)
+    n = itertools.count()
+    events: list[Envelope] = []
+    owner = draw(st.lists(st.sampled_from([*CONTACTS, None]), min_size=6, max_size=6))
+    for contact in CONTACTS:
+        handles = [
+            {"platform": "x", "handle": h}
+            for h, o in zip(HANDLES, owner, strict=True)
+            if o == contact
+        ][:3]
+        account = draw(st.sampled_from(["A", "B", None]))
+        events.append(
+            ev(
+                "contact_upserted",
+                draw(day),
+                f"u{next(n)}",
+                contact_id=contact,
+                account_id=account,
+                handles=handles,
+            )
+        )
+    for _ in range(draw(st.integers(0, 12))):
+        events.append(like(draw(day), draw(st.sampled_from(HANDLES)), f"t{next(n)}"))
+    for _ in range(draw(st.integers(0, 4))):
+        events.append(
+            ev(
+                "introduction",
+                draw(day),
+                f"i{next(n)}",
+                introducer={"platform": "x", "handle": draw(st.sampled_from(HANDLES))},
+                person={"contact_id": draw(st.sampled_from(CONTACTS))},
+            )
+        )
+    for k in range(draw(st.integers(1, 3))):
+        oid, contact = f"O{k}", draw(st.sampled_from(CONTACTS))
+        start = draw(day)
+        events.append(created(start, oid, contact, draw(st.sampled_from(["A", None]))))
+        events.append(
+            ev("lead_created", draw(day), f"l{next(n)}", lead_id=f"L{k}", contact_id=contact)
+        )
+        if draw(st.booleans()):
+            events.append(
+                ev(
+                    "opportunity_stage_changed",
+                    start + draw(day) / 4,
+                    f"s{next(n)}",
+                    opportunity_id=oid,
+                    stage="proposal",
+                )
+            )
+        close = draw(st.sampled_from([None, "won", "lost"]))
+        if close == "won":
+            events.append(signed(start + draw(day) / 2, oid))
+        elif close == "lost":
+            events.append(
+                ev("opportunity_lost", start + draw(day) / 2, f"x{next(n)}", opportunity_id=oid)
+            )
+    return events
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    events=histories(),
+    seed=st.integers(0, 2**32),
+    config=st.builds(
+        DomainConfig,
+        max_steps=st.sampled_from([2, 3, 200]),
+        path_lookback_days=st.sampled_from([5, 730]),
+    ),
+)
+def test_arrival_order_and_duplicates_do_not_matter(
+    events: list[Envelope], seed: int, config: DomainConfig
+) -> None:
+    """Also with tiny caps and windows, where trimmed touches must still count."""
+    rng = random.Random(seed)
+    arrival = events + rng.sample(events, k=len(events) // 3)
+    rng.shuffle(arrival)
+    live = WorkspaceState("w", config)
+    emitted: dict[str, list[int]] = {}
+    i = 0
+    while i < len(arrival):
+        size = rng.randint(1, 6)
+        for row in live.apply(arrival[i : i + size]).opportunity_chains:
+            emitted.setdefault(row["opportunity_id"], []).append(row["version"])
+        i += size
+    replay = WorkspaceState("w", config)
+    replay.apply(sorted(events, key=lambda e: (e.occurred_at, e.event_id)), emit=False)
+    for oid, seen in emitted.items():
+        assert seen == sorted(set(seen)), "versions only grow"
+        assert seen[-1] == replay.opportunities[oid].version
+    a, b = live.chain_rows(), replay.chain_rows()
+    assert a.opportunity_chains == b.opportunity_chains
+    assert a.attribution_credits == b.attribution_credits
+    for row in a.opportunity_chains:
+        assert emitted[row["opportunity_id"]][-1] == row["version"]
