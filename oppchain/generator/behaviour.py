@@ -21,31 +21,31 @@ from oppchain.generator.population import (
 # (direction, action, intended intent, mean days between two such acts)
 Mix = tuple[tuple[str, str, str | None, float], ...]
 FOLLOWER_MIX: Mix = (
-    (INBOUND, "like", None, 9.0),
-    (INBOUND, "reply", None, 45.0),
-    (INBOUND, "share", "give", 70.0),
-    (INBOUND, "mention", None, 110.0),
-    (INBOUND, "dm", "ask", 300.0),
-    (OUTBOUND, "reply", "give", 55.0),
-    (OUTBOUND, "like", "neutral", 40.0),
-    (OUTBOUND, "share", "give", 110.0),
-    (OUTBOUND, "recommend", "give", 200.0),
-    (OUTBOUND, "dm", "ask", 500.0),
+    (INBOUND, "like", None, 36.0),
+    (INBOUND, "reply", None, 180.0),
+    (INBOUND, "share", "give", 280.0),
+    (INBOUND, "mention", None, 440.0),
+    (INBOUND, "dm", "ask", 1200.0),
+    (OUTBOUND, "reply", "give", 220.0),
+    (OUTBOUND, "like", "neutral", 160.0),
+    (OUTBOUND, "share", "give", 440.0),
+    (OUTBOUND, "recommend", "give", 800.0),
+    (OUTBOUND, "dm", "ask", 2000.0),
 )
 CONVERSATION_MIX: Mix = (
-    (INBOUND, "like", None, 10.0),
-    (INBOUND, "reply", None, 18.0),
-    (INBOUND, "dm", None, 30.0),
-    (INBOUND, "mention", "give", 60.0),
-    (INBOUND, "share", "give", 50.0),
-    (INBOUND, "recommend", "give", 240.0),
-    (OUTBOUND, "reply", "give", 20.0),
-    (OUTBOUND, "dm", "neutral", 30.0),
-    (OUTBOUND, "like", "neutral", 20.0),
-    (OUTBOUND, "share", "give", 45.0),
-    (OUTBOUND, "recommend", "give", 120.0),
-    (OUTBOUND, "mention", "give", 90.0),
-    (OUTBOUND, "dm", "ask", 240.0),
+    (INBOUND, "like", None, 40.0),
+    (INBOUND, "reply", None, 72.0),
+    (INBOUND, "dm", None, 120.0),
+    (INBOUND, "mention", "give", 240.0),
+    (INBOUND, "share", "give", 200.0),
+    (INBOUND, "recommend", "give", 960.0),
+    (OUTBOUND, "reply", "give", 80.0),
+    (OUTBOUND, "dm", "neutral", 120.0),
+    (OUTBOUND, "like", "neutral", 80.0),
+    (OUTBOUND, "share", "give", 180.0),
+    (OUTBOUND, "recommend", "give", 480.0),
+    (OUTBOUND, "mention", "give", 360.0),
+    (OUTBOUND, "dm", "ask", 960.0),
 )
 
 
@@ -110,6 +110,7 @@ def converse(
     """A stretch of back-and-forth on one platform, at ``factor`` times the mix's pace."""
     own = em.ws.own_on(platform)
     person.start("h:" + platform, start)
+    end = min(end, em.ws.end)
     for direction, action, intended, gap in mix:
         if own.broadcast_only and (direction == OUTBOUND or action == "dm"):
             continue
@@ -167,13 +168,23 @@ def follower(em: Emitter, rng: random.Random, ws: Workspace, arrival: int) -> Pe
         campaign=campaign if rng.random() < 0.5 else None,
     )
     if rng.random() < 0.5:
-        act(em, rng, person, own, arrival + rng.randint(DAY, 10 * DAY), OUTBOUND, "follow", "neutral")
+        act(
+            em,
+            rng,
+            person,
+            own,
+            arrival + rng.randint(DAY, 10 * DAY),
+            OUTBOUND,
+            "follow",
+            "neutral",
+        )
     converse(em, rng, person, home, arrival + MINUTE, stop, FOLLOWER_MIX)
     for platform in list(person.handles)[1:]:
         second = arrival + rng.randint(20, 200) * DAY
         converse(em, rng, person, platform, second, stop, FOLLOWER_MIX, 0.5)
     if rng.random() < 0.1:
         em.social(stop, own, person.handles[home], INBOUND, "unfollow")
+    em.emit_identity(person)
     return person
 
 
@@ -204,7 +215,9 @@ def pod(em: Emitter, rng: random.Random, ws: Workspace) -> None:
     own = rng.choice(choices)
     joined = ws.start + int(rng.random() * (ws.end - ws.start) * 0.5)
     left = joined + rng.randint(90, 540) * DAY
-    members = [new_person(rng, ws, POD, joined, home=own.platform) for _ in range(rng.randint(5, 10))]
+    members = [
+        new_person(rng, ws, POD, joined, home=own.platform) for _ in range(rng.randint(5, 10))
+    ]
     for person in members:
         person.start("h:" + own.platform, joined)
     for post_ts, ref in zip(own.posts, own.post_refs, strict=True):

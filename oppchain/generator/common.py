@@ -19,19 +19,18 @@ MAX_PATH = 200  # touches kept per chain, newest first
 
 DEFAULT_START = datetime(2024, 1, 1, tzinfo=UTC)
 
-_DAY_PREFIX: dict[int, str] = {}
+_HOUR_PREFIX: dict[int, str] = {}
 
 
 def iso(ts: int) -> str:
     """``ts`` (epoch seconds) as ``YYYY-MM-DDTHH:MM:SSZ``."""
-    day, rem = divmod(ts, DAY)
-    prefix = _DAY_PREFIX.get(day)
+    hour, rem = divmod(ts, HOUR)
+    prefix = _HOUR_PREFIX.get(hour)
     if prefix is None:
-        prefix = datetime.fromtimestamp(day * DAY, UTC).strftime("%Y-%m-%dT")
-        _DAY_PREFIX[day] = prefix
-    hour, rem = divmod(rem, HOUR)
+        prefix = datetime.fromtimestamp(hour * HOUR, UTC).strftime("%Y-%m-%dT%H:")
+        _HOUR_PREFIX[hour] = prefix
     minute, second = divmod(rem, MINUTE)
-    return f"{prefix}{hour:02d}:{minute:02d}:{second:02d}Z"
+    return f"{prefix}{minute:02d}:{second:02d}Z"
 
 
 def epoch(moment: datetime) -> int:

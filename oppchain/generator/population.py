@@ -85,8 +85,8 @@ class Person:
         return next(iter(self.handles))
 
     def active(self, ts: int) -> list[str]:
-        """Key ids usable at ``ts`` (``h:<platform>``, ``e``, ``c``)."""
-        return [k for k, start in self.starts.items() if start <= ts]
+        """Key ids usable at ``ts`` (``h:<platform>``, ``e``, ``c``): linked before ``ts``."""
+        return [k for k, start in self.starts.items() if start < ts]
 
     def start(self, key: str, ts: int) -> int:
         """Plan ``key`` to be usable from ``ts`` (earliest wins); return the start."""
@@ -161,7 +161,9 @@ def build_workspace(rng: random.Random, index: int, start: int, end: int) -> Wor
         c_start = start + int(rng.random() * span * 0.9)
         length = rng.randint(2, 16) * WEEK
         platform = rng.choice(platforms[:3])
-        campaigns.append(Campaign(f"{name}-{platform}-c{k + 1}", platform, c_start, c_start + length))
+        campaigns.append(
+            Campaign(f"{name}-{platform}-c{k + 1}", platform, c_start, c_start + length)
+        )
     campaigns.sort(key=lambda c: (c.start, c.name))
     crm = "crm-hubspot" if index % 2 == 0 else "crm-salesforce"
     return Workspace(name, index, crm, start, end, own, campaigns)
