@@ -1,0 +1,315 @@
+"""The same table and view specs, rendered for a ClickHouse cluster.
+
+A single server and chdb get ``Table.create_sql()`` as it is. A cluster gets,
+for every table, a replicated ``<name>_local`` on each node and a
+``Distributed`` table under the original name, so writers and analysts keep
+using the names they know. Everything is derived from the specs in
+``sinks.tables`` (through ``sinks.migrations.MIGRATIONS``): nothing here lists
+a column.
+
+Sharding is by ``cityHash64(workspace)`` when a table has a workspace column:
+all rows of a workspace (and so all versions of a row, whose sorting keys
+start with the workspace) meet on one shard, where ReplacingMergeTree can
+deduplicate them. Plain views read the Distributed tables with ``GLOBAL``
+subqueries and joins; materialized views fire on each node's inserts, so they
+read the ``_local`` source and write the ``_local`` target.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from sinks.migrations import MIGRATIONS, MIGRATIONS_TABLE, Migration, all_tables, all_views
+from sinks.spec import Table, View, quote
+
+ZOOKEEPER_PREFIX = "/clickhouse/tables"
+LOCAL_SUFFIX = "_local"
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_MERGE_TREE = re.compile(r"(?P<family>\w*MergeTree)\s*(?:\((?P<args>.*)\))?", re.DOTALL)
+_STRING = re.compile(r"'(?:[^'\\]|\\.)*'", re.DOTALL)
+_TABLE_REF = re.compile(
+    r"\b(?P<kw>FROM|JOIN)(?P<ws>\s+)(?P<name>[A-Za-z_][A-Za-z0-9_]*)\b(?!\s*\.)", re.IGNORECASE
+)
+_SUBQUERY_IN = re.compile(r"(?<![\w.])(?P<op>(?:NOT\s+)?IN)(?P<ws>\s*\(\s*SELECT\b)", re.IGNORECASE)
+_JOIN = re.compile(
+    r"(?<![\w.])(?P<join>(?:(?:ANY|ALL|ASOF|SEMI|ANTI|INNER|LEFT|RIGHT|FULL|OUTER|CROSS)\s+)*JOIN)\b",
+    re.IGNORECASE,
+)
+_RENAMED_SETTINGS = {"non_replicated_deduplication_window": "replicated_deduplication_window"}
+
+
+def _identifier(name: str, what: str) -> str:
+    if not _IDENT.fullmatch(name):
+        raise ValueError(f"{what} must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*): {name!r}")
+    return name
+
+
+def replicated_engine(engine: str, zookeeper_path: str, replica: str = "{replica}") -> str:
+    """``ReplacingMergeTree(version)`` -> ``ReplicatedReplacingMergeTree(path, replica, version)``.
+
+    Engines outside the MergeTree family (Null, Memory, ...) and engines that
+    are already replicated are returned unchanged: they stay local to a node.
+    """
+    match = _MERGE_TREE.fullmatch(engine.strip())
+    if match is None or match["family"].startswith("Replicated"):
+        return engine
+    args = [quote(zookeeper_path), quote(replica)]
+    if match["args"] and match["args"].strip():
+        args.append(match["args"].strip())
+    return f"Replicated{match['family']}({', '.join(args)})"
+
+
+def sharding_key(table: Table) -> str:
+    names = {c.name for c in table.columns}
+    return "cityHash64(workspace)" if "workspace" in names else "rand()"
+
+
+def _replicated_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings of a non-replicated table, mapped to their replicated counterparts."""
+    out: dict[str, Any] = {}
+    for key, value in settings.items():
+        out.setdefault(_RENAMED_SETTINGS.get(key, key), value)
+    return out
+
+
+def _on_cluster(sql: str, head: str, cluster: str) -> str:
+    """Insert ``ON CLUSTER`` right after ``head`` (the statement's name clause)."""
+    if not sql.startswith(head):
+        raise AssertionError(f"unexpected DDL head: {sql[:80]!r}")
+    return f"{head} ON CLUSTER {cluster}{sql[len(head) :]}"
+
+
+def local_table_sql(table: Table, cluster: str, database: str) -> str:
+    local = replace(
+        table,
+        name=table.name + LOCAL_SUFFIX,
+        engine=replicated_engine(
+            table.engine, f"{ZOOKEEPER_PREFIX}/{{shard}}/{database}/{table.name}{LOCAL_SUFFIX}"
+        ),
+        settings=_replicated_settings(table.settings),
+    )
+    head = f"CREATE TABLE IF NOT EXISTS {database}.{local.name}"
+    return _on_cluster(local.create_sql(database), head, cluster)
+
+
+def distributed_table_sql(table: Table, cluster: str, database: str) -> str:
+    return (
+        f"CREATE TABLE IF NOT EXISTS {database}.{table.name} ON CLUSTER {cluster} "
+        f"AS {database}.{table.name}{LOCAL_SUFFIX}\n"
+        f"ENGINE = Distributed({cluster}, {database}, {table.name}{LOCAL_SUFFIX}, "
+        f"{sharding_key(table)})\n"
+        f"COMMENT {quote(table.comment)}"
+    )
+
+
+def table_statements(table: Table, cluster: str, database: str) -> list[str]:
+    """The replicated ``_local`` table, then the Distributed table over it."""
+    cluster = _identifier(cluster, "cluster")
+    database = _identifier(database, "database")
+    return [
+        local_table_sql(table, cluster, database),
+        distributed_table_sql(table, cluster, database),
+    ]
+
+
+def _outside_strings(sql: str, rewrite: Callable[[str], str]) -> str:
+    """Apply ``rewrite`` to the parts of ``sql`` that are not string literals."""
+    out: list[str] = []
+    last = 0
+    for literal in _STRING.finditer(sql):
+        out.append(rewrite(sql[last : literal.start()]))
+        out.append(literal.group())
+        last = literal.end()
+    out.append(rewrite(sql[last:]))
+    return "".join(out)
+
+
+def _qualify(sql: str, database: str, tables: set[str], views: set[str], local: bool) -> str:
+    """Qualify unqualified table and view names after FROM/JOIN with the database;
+    with ``local``, tables become their ``_local`` names."""
+
+    def one(match: re.Match[str]) -> str:
+        name = match["name"]
+        if name in tables:
+            target = name + LOCAL_SUFFIX if local else name
+        elif name in views:
+            target = name
+        else:
+            return match.group()
+        return f"{match['kw']}{match['ws']}{database}.{target}"
+
+    return _outside_strings(sql, lambda part: _TABLE_REF.sub(one, part))
+
+
+def _globalize(sql: str) -> str:
+    """``IN (SELECT``/``JOIN`` -> ``GLOBAL IN (SELECT``/``GLOBAL JOIN``: a subquery over a
+    Distributed table inside a query over a Distributed table is refused otherwise
+    (``distributed_product_mode = 'deny'``)."""
+
+    def preceded_by(part: str, start: int, word: str) -> bool:
+        before = part[:start].rstrip().upper()
+        return before.endswith(word) and not before[: -len(word)][-1:].isalnum()
+
+    def part_rewrite(part: str) -> str:
+        def join(match: re.Match[str]) -> str:
+            if preceded_by(part, match.start(), "GLOBAL") or preceded_by(
+                part, match.start(), "ARRAY"
+            ):
+                return match.group()
+            return f"GLOBAL {match['join']}"
+
+        def sub_in(match: re.Match[str]) -> str:
+            if preceded_by(part, match.start(), "GLOBAL"):
+                return match.group()
+            return f"GLOBAL {match['op']}{match['ws']}"
+
+        return _SUBQUERY_IN.sub(sub_in, _JOIN.sub(join, part))
+
+    return _outside_strings(sql, part_rewrite)
+
+
+def view_sql(
+    view: View, cluster: str, database: str, tables: Iterable[str], views: Iterable[str]
+) -> str:
+    """A plain view over the Distributed tables, or a materialized view from the
+    ``_local`` source into the ``_local`` target, both ``ON CLUSTER``."""
+    cluster = _identifier(cluster, "cluster")
+    database = _identifier(database, "database")
+    table_names, view_names = set(tables), set(views)
+    select = _qualify(
+        view.select, database, table_names, view_names, local=view.materialized_to is not None
+    )
+    if view.materialized_to is not None:
+        target = view.materialized_to
+        if target not in table_names:
+            raise ValueError(f"materialized view {view.name}: target {target} is not a table")
+        rendered = replace(
+            view,
+            name=f"{database}.{view.name}",
+            select=select,
+            materialized_to=f"{database}.{target}{LOCAL_SUFFIX}",
+        )
+        head = f"CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.{view.name}"
+    else:
+        rendered = replace(view, name=f"{database}.{view.name}", select=_globalize(select))
+        head = f"CREATE VIEW IF NOT EXISTS {database}.{view.name}"
+    return _on_cluster(rendered.create_sql(), head, cluster)
+
+
+def cluster_statements(migration: Migration, cluster: str, database: str) -> list[str]:
+    """Every statement of ``migration`` for ``cluster``, in order.
+
+    Raw SQL operations cannot be translated safely and are refused: express
+    the change as a table or view spec, or add a cluster-aware operation here.
+    """
+    cluster = _identifier(cluster, "cluster")
+    database = _identifier(database, "database")
+    known_tables = {t.name for t in all_tables()}
+    known_views = {v.name for v in all_views()}
+    for op in migration.operations:
+        if isinstance(op, Table):
+            known_tables.add(op.name)
+        elif isinstance(op, View):
+            known_views.add(op.name)
+    statements: list[str] = []
+    for op in migration.operations:
+        if isinstance(op, Table):
+            statements.extend(table_statements(op, cluster, database))
+        elif isinstance(op, View):
+            statements.append(view_sql(op, cluster, database, known_tables, known_views))
+        else:
+            raise ValueError(
+                f"migration {migration.id}: raw statement cannot be rendered for a cluster: "
+                f"{op.strip()[:80]!r}"
+            )
+    return statements
+
+
+def checksum(statements: Sequence[str]) -> str:
+    return hashlib.sha256("\n;\n".join(statements).encode()).hexdigest()
+
+
+def ledger_sql(cluster: str, database: str) -> str:
+    """``schema_migrations`` replicated to every node of every shard, so any node
+    answers "what was applied". The replica name includes the shard because
+    this one replication group spans all shards."""
+    cluster = _identifier(cluster, "cluster")
+    database = _identifier(database, "database")
+    ledger = replace(
+        MIGRATIONS_TABLE,
+        engine=replicated_engine(
+            MIGRATIONS_TABLE.engine,
+            f"{ZOOKEEPER_PREFIX}/all/{database}/{MIGRATIONS_TABLE.name}",
+            replica="{shard}-{replica}",
+        ),
+    )
+    head = f"CREATE TABLE IF NOT EXISTS {database}.{ledger.name}"
+    return _on_cluster(ledger.create_sql(database), head, cluster)
+
+
+def applied_on_cluster(client: Any, cluster: str, database: str) -> dict[str, str]:
+    client.command(
+        f"CREATE DATABASE IF NOT EXISTS {_identifier(database, 'database')} "
+        f"ON CLUSTER {_identifier(cluster, 'cluster')}",
+        use_database=False,
+    )
+    client.command(ledger_sql(cluster, database), use_database=False)
+    rows = client.query(
+        f"SELECT id, checksum FROM {database}.{MIGRATIONS_TABLE.name} FINAL", use_database=False
+    ).result_rows
+    return {row[0]: row[1] for row in rows}
+
+
+def migrate_cluster(
+    client: Any,
+    cluster: str,
+    database: str,
+    migrations: Sequence[Migration] = MIGRATIONS,
+    reapply: bool = False,
+) -> list[str]:
+    """Apply pending migrations ``ON CLUSTER``; return the ids applied now.
+
+    Like ``sinks.migrations.migrate``: ids are recorded in ``schema_migrations``
+    (with the checksum of the cluster statements) after their statements
+    succeeded, and a second run applies nothing. Every statement is
+    ``IF NOT EXISTS``, so a run interrupted half-way is safe to repeat, and
+    ``reapply`` runs the statements of applied migrations again: that creates
+    the tables on nodes added to the cluster since (ids are not recorded twice).
+    Names are fully qualified, so ``client`` may be connected to any database.
+    """
+    done = applied_on_cluster(client, cluster, database)
+    now: list[str] = []
+    for migration in migrations:
+        statements = cluster_statements(migration, cluster, database)
+        if migration.id in done and not reapply:
+            continue
+        for statement in statements:
+            client.command(statement, use_database=False)
+        if migration.id in done:
+            continue
+        client.insert(
+            MIGRATIONS_TABLE.name,
+            [[migration.id, checksum(statements), datetime.now(UTC)]],
+            column_names=["id", "checksum", "applied_at"],
+            database=database,
+        )
+        now.append(migration.id)
+    return now
+
+
+def split_dsn(dsn: str) -> tuple[str, str]:
+    """``http://u:p@host:8123/oppchain`` -> (``http://u:p@host:8123``, ``oppchain``).
+
+    The cluster migration connects without a database (it may not exist yet)
+    and qualifies every name with the one from the DSN (``default`` if none).
+    """
+    parts = urlsplit(dsn)
+    database = parts.path.strip("/") or "default"
+    return urlunsplit(parts._replace(path="")), _identifier(database, "database")
