@@ -92,7 +92,7 @@ def run_demo(settings: Settings, options: DemoOptions, out: TextIO = sys.stdout)
         assert pipeline.processor is not None
         summary = accounting(stack.client, produced.get("produced", 0))
         summary["duplicates_dropped"] = pipeline.processor.counters.duplicates_dropped
-        summary["expected_dead_letters"] = world.truth["totals"]["bad"]
+        summary["expected_dead_letters"] = world.truth["counts"]["bad"]
         summary["seconds"] = round(time.monotonic() - started, 2)
         print(render_report(stack.client, summary), file=out)
     if options.summary_json:

@@ -170,7 +170,7 @@ class Pipeline:
         if not records:
             return 0
         started = time.perf_counter()
-        result = self.processor.process(records)
+        result = await asyncio.to_thread(self.processor.process, records)
         written = await asyncio.to_thread(self.sink.write, result.rows)
         await self._dead_letter(result.dead)
         offsets = {tp: msgs[-1].offset + 1 for tp, msgs in fetched.items()}

@@ -15,7 +15,9 @@ from typing import Any
 
 from oppchain.settings import Settings
 from schemas.events import Event
-from streams.domain.state import StateConfig, WorkspaceState
+from schemas.keys import contact_key
+from streams.domain.config import DomainConfig
+from streams.domain.state import WorkspaceState
 from streams.ingest import Record, Valid, event_rows, split
 
 Rows = dict[str, list[dict[str, Any]]]
@@ -37,8 +39,8 @@ class BatchResult:
     duplicates: int
 
 
-def state_config(settings: Settings) -> StateConfig:
-    return StateConfig(
+def domain_config(settings: Settings) -> DomainConfig:
+    return DomainConfig(
         path_lookback_days=settings.path_lookback_days,
         max_steps=settings.max_steps,
         half_life_days=settings.time_decay_half_life_days,
@@ -55,7 +57,7 @@ class Processor:
     def state(self, workspace: str) -> WorkspaceState:
         found = self.states.get(workspace)
         if found is None:
-            found = WorkspaceState(workspace, state_config(self.settings))
+            found = WorkspaceState(workspace, domain_config(self.settings))
             self.states[workspace] = found
         return found
 
@@ -75,8 +77,9 @@ class Processor:
             fresh[item.event.workspace].append(item)
         rows: Rows = defaultdict(list)
         for workspace, items in fresh.items():
-            outputs = self.state(workspace).apply([i.event for i in items], emit=True)
-            touches, crm = event_rows(items, outputs.touch_persons, now)
+            state = self.state(workspace)
+            outputs = state.apply([i.event for i in items], emit=True)
+            touches, crm = event_rows(items, _persons(state, items, outputs.touch_persons), now)
             rows["touchpoints"].extend(touches)
             rows["crm_events"].extend(crm)
             for name in ("identity_merges", "identity_refusals", "opportunity_chains"):
@@ -107,6 +110,20 @@ class Processor:
         for workspace in workspaces:
             self.states.pop(workspace, None)
             self.seen.pop(workspace, None)
+
+
+def _persons(
+    state: WorkspaceState, items: Sequence[Valid], touch_persons: list[dict[str, Any]]
+) -> dict[str, tuple[str, str]]:
+    """event_id -> (person_id, account_id) for touches and contact-bound CRM events."""
+    persons = {r["event_id"]: (r["person_id"], r["account_id"] or "") for r in touch_persons}
+    for item in items:
+        contact_id = getattr(item.event, "contact_id", None)
+        key = contact_key(contact_id) if isinstance(contact_id, str) else ""
+        if key and item.event.event_id not in persons and state.graph.has_key(key):
+            person = state.graph.person_of(key)
+            persons[item.event.event_id] = (person, state.graph.account_of(person) or "")
+    return persons
 
 
 def _failed(records: Sequence[Record], valid: Sequence[Valid]) -> list[int]:

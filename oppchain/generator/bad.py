@@ -58,20 +58,27 @@ def bad_event(kind: str, template: Event, event_id: str) -> bytes:
 
 
 def place(
-    rng: random.Random, total: int, bad: int, valid: list[Event], fallback: Event
+    rng: random.Random, total: int, bad: int, valid: list[bytes], fallback: Event
 ) -> tuple[list[bytes], list[dict[str, Any]]]:
-    """Interleave ``bad`` bad lines among the valid events; return lines and bad records."""
-    positions = sorted(rng.sample(range(total), bad)) if bad else []
+    """Interleave ``bad`` bad lines among the valid events; return lines and bad records.
+
+    A bad line is a broken copy of the valid event just before it.
+    """
+    if not bad:
+        return list(valid), []
+    positions = sorted(rng.sample(range(total), bad))
     kinds = kinds_for(rng, bad)
     lines: list[bytes] = []
     records: list[dict[str, Any]] = []
-    dumps = orjson.dumps
     next_valid = 0
-    template = valid[0] if valid else fallback
     k = 0
     for line in range(total):
         if k < bad and positions[k] == line:
             kind = kinds[k]
+            if next_valid:
+                template = orjson.loads(valid[next_valid - 1])
+            else:
+                template = orjson.loads(valid[0]) if valid else fallback
             event_id = f"{template['workspace']}-bad-{k + 1:07d}"
             lines.append(bad_event(kind, template, event_id))
             records.append(
@@ -86,7 +93,6 @@ def place(
             )
             k += 1
             continue
-        template = valid[next_valid]
-        lines.append(dumps(template))
+        lines.append(valid[next_valid])
         next_valid += 1
     return lines, records

@@ -11,12 +11,16 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from orjson import dumps
+
 from oppchain.generator.common import MINUTE, iso
 from oppchain.generator.population import Company, OwnAccount, Person, Workspace
 
 Event = dict[str, Any]
-# (emit time, workspace index, sequence, event time, event, intended intent of an outbound act)
-Entry = tuple[int, int, int, int, Event, str | None]
+# (emit time, workspace index, sequence, event time, JSON, intended intent of an outbound act,
+#  whether the event is a touch). Events are kept serialised: a dict costs far more memory.
+Entry = tuple[int, int, int, int, bytes, str | None, bool]
+TOUCH_TYPES = frozenset(("introduction", "meeting", "email_exchanged", "help_given"))
 
 INBOUND = "inbound"
 OUTBOUND = "outbound"
@@ -48,7 +52,10 @@ class Emitter:
             "workspace": ws.name,
         }
         event.update(body)
-        self.out.append((ts, ws.index, self.seq, ts, event, intended))
+        touch = event_type in TOUCH_TYPES or (
+            event_type == "social_interaction" and "handle" in body and body["action"] != "unfollow"
+        )
+        self.out.append((ts, ws.index, self.seq, ts, dumps(event), intended, touch))
         return event_id
 
     # -- social ------------------------------------------------------------

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
+from orjson import loads
+
 from oppchain.generator.common import LOOKBACK, MAX_PATH, iso
 from oppchain.generator.emit import Entry, Event
 from oppchain.generator.population import POD, RING, Workspace
@@ -123,11 +125,14 @@ def compute(
     cost: dict[str, dict[str, Any]] = {}
     intended_counts: Counter[tuple[str, str]] = Counter()
     explicit_counts: Counter[tuple[str, str]] = Counter()
-    by_type = Counter(e[4]["event_type"] for e in entries)
-    by_ws = Counter(e[4]["workspace"] for e in entries)
-    for _, _, _, ts, event, intended in entries:
+    by_type: Counter[str] = Counter()
+    by_ws: Counter[str] = Counter()
+    for _, _, _, ts, payload, intended, _ in entries:
+        event = loads(payload)
         kind = event["event_type"]
         wsn = event["workspace"]
+        by_type[kind] += 1
+        by_ws[wsn] += 1
         if intended is not None:
             intended_counts[wsn, intended] += 1
         if kind == "social_interaction":  # the bulk: one handle, maybe a touch

@@ -20,7 +20,7 @@ from oppchain.generator.crm import costs
 from oppchain.generator.emit import Emitter, Entry
 from oppchain.generator.population import Workspace, build_workspace
 from oppchain.generator.relationship import asked, relationship
-from oppchain.generator.truth import compute, touch_channel
+from oppchain.generator.truth import compute
 
 DEFAULT_SCALE = 4.0  # first touches per day and workspace when no event count is asked for
 EVENTS_PER_PERSON = 13.0  # rough events per simulated stranger, to size our own posting
@@ -83,10 +83,10 @@ def _simulate(
 
 def _make_late(rng: random.Random, entries: list[Entry], fraction: float) -> dict[str, int]:
     """Hold back a few touches: emitted later in the stream than their event time."""
-    touches = [i for i, e in enumerate(entries) if touch_channel(e[4]) is not None]
+    touches = [i for i, e in enumerate(entries) if e[6]]
     late: dict[str, int] = {}
     for i in rng.sample(touches, min(len(touches), round(fraction * len(touches)))):
-        emit_ts, ws_index, seq, ts, event, intended = entries[i]
+        emit_ts, ws_index, seq, ts, payload, intended, touch = entries[i]
         r = rng.random()
         if r < 0.4:
             delay = rng.randint(HOUR, 12 * HOUR)
@@ -94,8 +94,8 @@ def _make_late(rng: random.Random, entries: list[Entry], fraction: float) -> dic
             delay = rng.randint(DAY, 14 * DAY)
         else:
             delay = rng.randint(14 * DAY, 90 * DAY)
-        entries[i] = (emit_ts + delay, ws_index, seq, ts, event, intended)
-        late[event["event_id"]] = delay
+        entries[i] = (emit_ts + delay, ws_index, seq, ts, payload, intended, touch)
+        late[orjson.loads(payload)["event_id"]] = delay
     return late
 
 
@@ -153,7 +153,7 @@ def _generate(
     late = _make_late(stream_rng, entries, late_fraction)
     entries.sort()
     kept = entries[:valid]
-    fallback = entries[0][4] if entries else _placeholder(t0)
+    fallback = orjson.loads(entries[0][4]) if entries else _placeholder(t0)
     lines, bad_records = bad_events.place(
         stream_rng, valid + bad, bad, [e[4] for e in kept], fallback
     )
@@ -169,7 +169,9 @@ def _generate(
         "strangers": strangers,
     }
     truth = compute(kept, spaces, params)
-    late_kept = [e[4]["event_id"] for e in kept if e[4]["event_id"] in late]
+    late_kept = [
+        i for i in (orjson.loads(e[4])["event_id"] for e in kept if e[0] != e[3]) if i in late
+    ]
     truth["counts"].update(
         events=len(lines),
         bad=len(bad_records),

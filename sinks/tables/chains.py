@@ -14,7 +14,7 @@ IDENTITY_MERGES = Table(
         Column("merged_at", TS, "Event time of the event that caused the merge"),
         Column("from_person_id", "String", "Person id that stopped existing"),
         Column("into_person_id", "String", "Surviving person id"),
-        Column("keys_moved", "UInt32", "Identity keys that moved to the survivor"),
+        Column("keys_moved", "Array(String)", "Identity keys that moved to the survivor"),
         Column("event_id", "String", "Event that linked the two"),
         Column("reason", LC, "contact_upserted, identity_linked, introduction, ..."),
     ),

@@ -222,29 +222,26 @@ def credit_rows(
     milestones = milestones_of(chain_row, conversion_at)
     ats = [t.at for t in touches]
     value = float(chain_row["value"])
-    base: dict[str, Any] = {
-        "workspace": chain_row["workspace"],
-        "opportunity_id": chain_row["opportunity_id"],
-        "currency": chain_row["currency"],
-        "version": chain_row["version"],
-    }
+    per_touch: list[dict[str, Any]] = [
+        {
+            "workspace": chain_row["workspace"],
+            "opportunity_id": chain_row["opportunity_id"],
+            "currency": chain_row["currency"],
+            "version": chain_row["version"],
+            "touch_index": i,
+            "touch_event_id": t.event_id,
+            "touched_at": to_datetime(t.at),
+            "channel": t.channel,
+            "campaign": t.campaign,
+        }
+        for i, t in enumerate(touches)
+    ]
     rows: list[Row] = []
     for model in models:
         shares = fractions(model, ats, milestones, half_life_days=half_life_days, weights=weights)
-        for i, (touch, share) in enumerate(zip(touches, shares, strict=True)):
-            if share <= 0:
-                continue
-            rows.append(
-                base
-                | {
-                    "model": model,
-                    "touch_index": i,
-                    "touch_event_id": touch.event_id,
-                    "touched_at": to_datetime(touch.at),
-                    "channel": touch.channel,
-                    "campaign": touch.campaign,
-                    "credit_fraction": share,
-                    "credit_value": share * value,
-                }
-            )
+        rows.extend(
+            {**base, "model": model, "credit_fraction": share, "credit_value": share * value}
+            for base, share in zip(per_touch, shares, strict=True)
+            if share > 0
+        )
     return rows

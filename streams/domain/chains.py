@@ -125,6 +125,16 @@ class Opportunity:
         return "created" if self.stage is None else self.stage[2]
 
     @property
+    def version_horizon(self) -> int | None:
+        """Touches up to here count towards the version: the latest milestone.
+
+        It is the chain end, except when a stage change comes after the close;
+        counting to the latest milestone (which never moves back) rather than
+        to the end keeps versions monotone even then.
+        """
+        return self.last_milestone_at
+
+    @property
     def end(self) -> int | None:
         """The close if closed, else the latest milestone: later touches are outside."""
         return self.closed_at if self.close is not None else self.last_milestone_at
@@ -140,7 +150,7 @@ def lead_before(leads: Iterable[int], created_at: int | None) -> tuple[int | Non
 
 def chain_version(opp: Opportunity, leads: int, identity_keys: int, touches: int) -> int:
     """Milestones + leads before creation + identity keys of the opportunity's
-    person + touches in scope at or before the end (before window trimming).
+    person + touches in scope up to ``version_horizon`` (before window trimming).
 
     Every term only grows as events are added, so versions are monotone; the
     identity term makes a merge that changes ``person_id`` a new version.

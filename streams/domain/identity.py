@@ -181,15 +181,14 @@ class IdentityGraph:
         does not stop the others from linking.
         """
         result = LinkResult(person_id=None)
-        usable: list[str] = []
-        for key in dict.fromkeys(keys):
-            if self.limits.is_blocked(key):
-                other = usable[0] if usable else ""
+        unique = list(dict.fromkeys(keys))
+        usable = [k for k in unique if not self.limits.is_blocked(k)]
+        for key in unique:
+            if key not in usable:
+                other = usable[0] if usable else next((k for k in unique if k != key), "")
                 result.refusals.append(
                     Refusal(key, other, "blocked_value", "placeholder identity value", at, event_id)
                 )
-            else:
-                usable.append(key)
         if not usable:
             return result
         anchor = self._add(usable[0])

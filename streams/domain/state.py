@@ -271,10 +271,10 @@ class WorkspaceState:
 
     def _version(self, opp: Opportunity) -> int:
         person, persons = self._scope(opp)
-        end = opp.end
-        assert end is not None and opp.contact_key is not None
+        horizon = opp.version_horizon
+        assert horizon is not None and opp.contact_key is not None
         leads = lead_before(self._leads.get(opp.contact_key, {}).values(), opp.created_at)[1]
-        touches = sum(self.journeys.count_until(p, end) for p in persons)
+        touches = sum(self.journeys.count_until(p, horizon) for p in persons)
         return chain_version(opp, leads, self.graph.size_of(person), touches)
 
     def chain_touches(self, opp: Opportunity) -> list[Touch]:

@@ -415,3 +415,19 @@ def test_arrival_order_and_duplicates_do_not_matter(
     assert a.attribution_credits == b.attribution_credits
     for row in a.opportunity_chains:
         assert emitted[row["opportunity_id"]][-1] == row["version"]
+
+
+def test_close_before_a_later_stage_change_still_raises_the_version() -> None:
+    state = WorkspaceState("w")
+    first = state.apply(
+        [
+            created(5, "O1", "C1"),
+            ev("opportunity_stage_changed", 20, opportunity_id="O1", stage="late"),
+            ev("meeting", 17, person={"contact_id": "C1"}, meeting_kind="call"),
+        ]
+    )
+    [before] = first.opportunity_chains
+    assert before["path"] == ["offline"]
+    [after] = state.apply([signed(15, "O1")]).opportunity_chains
+    assert after["version"] > before["version"]
+    assert after["path"] == [] and after["status"] == "won"

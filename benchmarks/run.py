@@ -1,0 +1,178 @@
+"""Throughput and freshness of oppchain, as ratios against baselines of the same run.
+
+    python benchmarks/run.py --quick          # a few minutes
+    python benchmarks/run.py --events 1000000 # the full run behind RESULTS.md
+
+Every figure comes from this one run on this machine: the raw ceiling (aiokafka
+batch-consuming the same messages, doing nothing), a naive faust agent (validate
+each event, one Table update per event), and oppchain end to end (decode,
+validate, identity, chains, attribution, ClickHouse insert, commit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.naive import run_naive  # noqa: E402
+from oppchain.broker import EmbeddedBroker, create_topics  # noqa: E402
+from oppchain.generator import generate  # noqa: E402
+from oppchain.producer import EventProducer  # noqa: E402
+from oppchain.settings import Settings  # noqa: E402
+from sinks.clickhouse import close_embedded, connect  # noqa: E402
+from sinks.migrations import migrate  # noqa: E402
+from sinks.writer import ClickHouseSink  # noqa: E402
+from streams.pipeline import Pipeline  # noqa: E402
+
+
+def produce_all(settings: Settings, lines: list[bytes]) -> float:
+    producer = EventProducer(settings, settings.brokers, linger_ms=20)
+    started = time.perf_counter()
+    report = producer.send_lines(lines, validate=False)
+    elapsed = time.perf_counter() - started
+    producer.close()
+    if report.failed:
+        raise RuntimeError(f"produce failed: {report.failed[:3]}")
+    return len(lines) / elapsed
+
+
+async def raw_ceiling(settings: Settings, expected: int) -> float:
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(
+        *settings.input_topics,
+        bootstrap_servers=settings.brokers,
+        group_id="bench-raw",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        session_timeout_ms=settings.session_timeout_ms,
+        heartbeat_interval_ms=settings.heartbeat_interval_ms,
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+    )
+    await consumer.start()
+    seen, started = 0, None
+    try:
+        while seen < expected:
+            batch = await consumer.getmany(timeout_ms=200, max_records=10000)
+            if batch and started is None:
+                started = time.perf_counter()
+            seen += sum(len(msgs) for msgs in batch.values())
+    finally:
+        await consumer.stop()
+    assert started is not None
+    return expected / (time.perf_counter() - started)
+
+
+async def oppchain_rate(settings: Settings, expected: int) -> dict[str, Any]:
+    sink = ClickHouseSink(lambda: connect(settings.resolved_dsn()))
+    pipeline = Pipeline(settings, settings.brokers, sink)
+    first: list[float] = []
+    pipeline.on_batch = lambda _: first.append(time.perf_counter())
+    task = asyncio.ensure_future(pipeline.run())
+    assert pipeline.processor is not None
+    counters = pipeline.processor.counters
+    while counters.stored + counters.dead_lettered < expected:
+        await asyncio.sleep(0.01)
+        if task.done():
+            task.result()
+    ended = time.perf_counter()
+    pipeline.stopping.set()
+    await task
+    # Time from the first batch's fetch to the last commit; the first batch's own
+    # duration is added back from the batch count.
+    batches = len(first)
+    seconds = ended - first[0] + (first[-1] - first[0]) / max(batches - 1, 1)
+    return {
+        "rate": expected / seconds,
+        "batches": batches,
+        "persons": sum(len(s.journeys) for s in pipeline.processor.states.values()) or 1,
+        "bytes_per_person": _bytes_per_person(pipeline),
+        "retries": sink.retries,
+    }
+
+
+def _bytes_per_person(pipeline: Pipeline) -> float:
+    assert pipeline.processor is not None
+    estimates = [s.memory_per_person() for s in pipeline.processor.states.values()]
+    return max(estimates) if estimates else 0.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small run (minutes)")
+    parser.add_argument("--events", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON")
+    parser.add_argument("--skip-naive", action="store_true")
+    args = parser.parse_args()
+    events = args.events or (60_000 if args.quick else 1_000_000)
+    naive_events = min(events, 20_000)
+
+    world = generate(args.seed, 730, events=events, workspaces=6)
+    lines = world.events
+    tmp = Path(tempfile.mkdtemp(prefix="oppchain-bench-"))
+    results: dict[str, Any] = {"events": events, "machine": _machine()}
+    with EmbeddedBroker() as broker:
+        settings = Settings(
+            data_dir=tmp,
+            brokers=broker.bootstrap,
+            clickhouse_dsn=f"chdb://{tmp / 'clickhouse'}",
+            partitions=6,
+            session_timeout_ms=2000,
+            heartbeat_interval_ms=300,
+            batch_max_records=10000,
+            batch_linger_ms=20,
+        )
+        create_topics(broker.bootstrap, {t: 6 for t in settings.topics.values()})
+        migrate(connect(settings.resolved_dsn()))
+        results["produce_rate"] = produce_all(settings, lines)
+        gc.collect()
+        results["raw_ceiling"] = asyncio.run(raw_ceiling(settings, events))
+        if not args.skip_naive:
+            results["naive_faust"] = run_naive(settings, lines[:naive_events], tmp)
+        gc.collect()
+        results["oppchain"] = asyncio.run(oppchain_rate(settings, events))
+        close_embedded(settings.resolved_dsn())
+    print_table(results)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+def _machine() -> str:
+    import os
+
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def print_table(r: dict[str, Any]) -> None:
+    ceiling = r["raw_ceiling"]
+    ours = r["oppchain"]["rate"]
+    print(f"\noppchain benchmark: {r['events']} events, {r['machine']}")
+    print(f"{'measure':<44}{'events/s':>12}{'ratio':>10}")
+    print(f"{'produce (kafka-python, for reference)':<44}{r['produce_rate']:>12,.0f}")
+    print(f"{'raw ceiling (aiokafka batch consume)':<44}{ceiling:>12,.0f}{'1.00x':>10}")
+    if "naive_faust" in r:
+        naive = r["naive_faust"]
+        print(f"{'naive faust agent (validate + Table/event)':<44}{naive:>12,.0f}"
+              f"{naive / ceiling:>9.2f}x")
+    print(f"{'oppchain end to end':<44}{ours:>12,.0f}{ours / ceiling:>9.2f}x")
+    if "naive_faust" in r:
+        print(f"oppchain vs naive faust: {ours / r['naive_faust']:.1f}x")
+    print(f"state per tracked person: {r['oppchain']['bytes_per_person']:.0f} bytes "
+          f"({r['oppchain']['persons']} persons)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""Data-driven attribution runs: paths from state, removal effects to ClickHouse."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from oppchain.settings import Settings
+from schemas.codec import decode_batch
+from sinks.writer import ClickHouseSink
+from streams.domain.markov import markov_attribution
+from streams.domain.state import WorkspaceState
+from streams.processor import Processor
+
+CHUNK = 20000
+
+
+def markov_rows(
+    states: Iterable[WorkspaceState], order: int, run_at: datetime | None = None
+) -> list[dict[str, Any]]:
+    run_at = run_at or datetime.now(UTC)
+    run_id = uuid.uuid4().hex
+    rows: list[dict[str, Any]] = []
+    for state in states:
+        paths = state.markov_paths()
+        if not paths:
+            continue
+        credits = markov_attribution(paths, order)
+        converting = sum(1 for p in paths if p.conversions > 0)
+        for channel, credit in sorted(credits.items()):
+            rows.append(
+                {
+                    "run_id": run_id,
+                    "run_at": run_at,
+                    "workspace": state.workspace,
+                    "model": f"markov_order_{order}",
+                    "channel": channel,
+                    "removal_effect": credit.removal_effect,
+                    "share": credit.share,
+                    "conversions": credit.conversions,
+                    "credit_value": credit.value,
+                    "paths_total": len(paths),
+                    "paths_converting": converting,
+                }
+            )
+    return rows
+
+
+def run_markov(settings: Settings, sink: ClickHouseSink, states: list[WorkspaceState]) -> int:
+    rows = markov_rows(states, settings.markov_order)
+    if rows:
+        sink.write({"channel_attribution": rows})
+    return len(rows)
+
+
+def states_from_store(settings: Settings, sink: ClickHouseSink) -> list[WorkspaceState]:
+    """Rebuild every workspace's state from the stored events."""
+    processor = Processor(settings)
+    payloads = [
+        r[0].encode()
+        for r in sink.query(
+            "SELECT payload FROM (SELECT occurred_at, event_id, payload FROM touchpoints FINAL "
+            "UNION ALL SELECT occurred_at, event_id, payload FROM crm_events FINAL) "
+            "ORDER BY occurred_at, event_id"
+        )
+    ]
+    for start in range(0, len(payloads), CHUNK):
+        decoded, _ = decode_batch(payloads[start : start + CHUNK])
+        processor.rebuild(e for _, e in decoded)
+    return list(processor.states.values())
+
+
+def run_markov_from_sql(settings: Settings, sink: ClickHouseSink) -> int:
+    return run_markov(settings, sink, states_from_store(settings, sink))

@@ -1,0 +1,73 @@
+"""Drive the real pipeline against the real broker and engine, until accounted."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from oppchain.producer import EventProducer
+from oppchain.runner import run_app
+from oppchain.settings import Settings
+from sinks.clickhouse import connect
+from sinks.writer import ClickHouseSink
+from streams.app import create_app
+from streams.pipeline import Pipeline
+
+
+def produce(settings: Settings, lines: Sequence[bytes]) -> int:
+    producer = EventProducer(settings, settings.brokers)
+    try:
+        report = producer.send_lines(lines, validate=False)
+    finally:
+        producer.close()
+    assert not report.failed, report.failed[:3]
+    return report.sent
+
+
+def make_pipeline(settings: Settings) -> Pipeline:
+    return Pipeline(settings, settings.brokers, ClickHouseSink(lambda: connect(settings.resolved_dsn())))
+
+
+async def _until(pipeline: Pipeline, expected: int, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    assert pipeline.processor is not None
+    counters = pipeline.processor.counters
+    while time.monotonic() < deadline:
+        if counters.stored + counters.dead_lettered + counters.duplicates_dropped >= expected:
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"only {counters} of {expected} after {timeout_s}s")
+
+
+def run_until(
+    settings: Settings, expected: int, *, timeout_s: float = 120, use_faust: bool = False
+) -> Pipeline:
+    """Run one worker until ``expected`` messages were consumed and handled."""
+    pipeline = make_pipeline(settings)
+    if use_faust:
+        app = create_app(settings, settings.brokers, pipeline)
+        asyncio.run(run_app(app, lambda: _until(pipeline, expected, timeout_s), handle_signals=False))
+        return pipeline
+
+    async def main() -> None:
+        task = asyncio.ensure_future(pipeline.run())
+        try:
+            waiter = asyncio.ensure_future(_until(pipeline, expected, timeout_s))
+            done, _ = await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            if task in done:
+                waiter.cancel()
+                task.result()
+                raise RuntimeError("pipeline stopped early")
+            waiter.result()
+        finally:
+            pipeline.stopping.set()
+            await task
+
+    asyncio.run(main())
+    return pipeline
+
+
+def scalar(client: Any, sql: str) -> Any:
+    return client.query(sql).result_rows[0][0]
