@@ -17,11 +17,14 @@ from dataclasses import dataclass, field, fields
 
 from schemas.events import (
     ContactUpserted,
+    EmailExchanged,
     Envelope,
+    HelpGiven,
     IdentityLinked,
+    Introduction,
     LeadCreated,
+    Meeting,
     OpportunityCreated,
-    PersonRef,
 )
 from schemas.keys import contact_key, email_key, handle_key, ref_keys
 from streams.domain.attribution import credit_rows
@@ -42,6 +45,7 @@ from streams.domain.rows import Row, to_datetime
 from streams.domain.touches import Touch, epoch, touch_from_event, touch_subject_keys
 
 DAY = 86400
+_ALWAYS = -(2**62)  # a merge may change any chain of the person
 
 
 @dataclass
@@ -68,10 +72,15 @@ class _Batch:
 
     out: Outputs
     emit: bool
-    persons: set[str] = field(default_factory=set)  # new touches or merged
+    persons: dict[str, int] = field(default_factory=dict)  # -> earliest new touch
     accounts: set[str] = field(default_factory=set)  # new members
     opportunities: set[str] = field(default_factory=set)
     account_persons: set[str] = field(default_factory=set)  # current account to redo
+
+    def touched(self, person: str, at: int) -> None:
+        """Note a change to a person's journey from ``at`` on: chains whose
+        version horizon is earlier cannot change and are not rebuilt."""
+        self.persons[person] = min(at, self.persons.get(person, at))
 
 
 class WorkspaceState:
@@ -94,6 +103,7 @@ class WorkspaceState:
 
         Identity links go first so that a touch and the contact record naming
         its handle may arrive in one batch; chains are rebuilt once, at the end.
+        Account, revenue and cost records carry nothing this state needs.
         """
         batch = _Batch(Outputs(), emit)
         unique: dict[str, Envelope] = {}
@@ -120,7 +130,7 @@ class WorkspaceState:
     def _record_link(self, result: LinkResult, event: Envelope, batch: _Batch) -> None:
         for m in result.merges:
             self.journeys.merge(m.from_person_id, m.into_person_id)
-            batch.persons.add(m.into_person_id)
+            batch.touched(m.into_person_id, _ALWAYS)
             batch.account_persons.add(m.into_person_id)
             if batch.emit:
                 batch.out.identity_merges.append(
@@ -160,11 +170,11 @@ class WorkspaceState:
             self._link(keys, event, "contact_upserted", batch)
         elif isinstance(event, IdentityLinked):
             self._link(ref_keys(event.a) + ref_keys(event.b), event, "identity_linked", batch)
-        else:
-            for name in ("person", "introducer"):
-                ref = getattr(event, name, None)
-                if isinstance(ref, PersonRef):
-                    self._link(ref_keys(ref), event, "person_ref", batch)
+        elif isinstance(event, Introduction):
+            self._link(ref_keys(event.person), event, "person_ref", batch)
+            self._link(ref_keys(event.introducer), event, "person_ref", batch)
+        elif isinstance(event, Meeting | EmailExchanged | HelpGiven):
+            self._link(ref_keys(event.person), event, "person_ref", batch)
 
     def _apply_crm(self, event: Envelope, batch: _Batch) -> None:
         if (
@@ -211,15 +221,15 @@ class WorkspaceState:
     def _apply_touches(self, ordered: list[Envelope], batch: _Batch) -> None:
         by_person: dict[str, list[Touch]] = {}
         for event in ordered:
-            keys = touch_subject_keys(event)
-            touch = touch_from_event(event, self.graph) if keys else None
+            touch = touch_from_event(event, self.graph)
             if touch is not None:
-                by_person.setdefault(self.graph.person_of(keys[0]), []).append(touch)
+                person = self.graph.person_of(touch_subject_keys(event)[0])
+                by_person.setdefault(person, []).append(touch)
         for person, touches in by_person.items():
             fresh = self.journeys.add(person, touches)
             if not fresh:
                 continue
-            batch.persons.add(person)
+            batch.touched(person, min(t.at for t in fresh))
             if batch.emit:
                 account = self.graph.account_of(person)
                 batch.out.touch_persons.extend(
@@ -245,8 +255,15 @@ class WorkspaceState:
 
     def _rebuild_chains(self, batch: _Batch) -> None:
         dirty = set(batch.opportunities)
-        for person in {self.graph.resolve(p) for p in batch.persons}:
-            dirty |= self._opportunities_of(person)
+        earliest: dict[str, int] = {}
+        for person, at in batch.persons.items():
+            live = self.graph.resolve(person)
+            earliest[live] = min(at, earliest.get(live, at))
+        for person, at in earliest.items():
+            for oid in self._opportunities_of(person):
+                horizon = self.opportunities[oid].version_horizon
+                if horizon is not None and at <= horizon:
+                    dirty.add(oid)
         for account in batch.accounts:
             dirty |= self._opps_by_account.get(account, set())
         for oid in sorted(dirty):
