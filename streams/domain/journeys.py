@@ -49,18 +49,14 @@ class _Dropped:
         self.ids = array("q")
 
     def add(self, touches: Iterable[Touch]) -> None:
+        """Callers pass touches not seen before (an event belongs to one journey)."""
         for t in touches:
-            h = event_hash(t.event_id)
-            if h in self.ids:
-                continue
-            self.ids.append(h)
+            self.ids.append(event_hash(t.event_id))
             self.ats.insert(bisect_right(self.ats, t.at), t.at)
 
     def extend(self, other: _Dropped) -> None:
-        for at, h in zip(other.ats, other.ids, strict=True):
-            if h not in self.ids:
-                self.ids.append(h)
-                self.ats.insert(bisect_right(self.ats, at), at)
+        self.ids.extend(other.ids)
+        self.ats = array("q", sorted((*self.ats, *other.ats)))
 
 
 class Journeys:
@@ -91,7 +87,12 @@ class Journeys:
         for t in touches:
             if t.event_id in known or t.event_id in fresh:
                 continue
-            if dropped is not None and event_hash(t.event_id) in dropped.ids:
+            # only a touch no newer than the oldest kept one can be a dropped one
+            if (
+                dropped is not None
+                and t.at <= current[0].at
+                and event_hash(t.event_id) in dropped.ids
+            ):
                 continue
             fresh[t.event_id] = t
         if fresh:
