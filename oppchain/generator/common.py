@@ -19,18 +19,22 @@ MAX_PATH = 200  # touches kept per chain, newest first
 
 DEFAULT_START = datetime(2024, 1, 1, tzinfo=UTC)
 
-_HOUR_PREFIX: dict[int, str] = {}
+_DAY_PREFIX: dict[int, str] = {}
+_CLOCK: list[str] = []  # "HH:MM:SSZ" for every second of a day, built on first use
 
 
 def iso(ts: int) -> str:
     """``ts`` (epoch seconds) as ``YYYY-MM-DDTHH:MM:SSZ``."""
-    hour, rem = divmod(ts, HOUR)
-    prefix = _HOUR_PREFIX.get(hour)
+    day, second = divmod(ts, DAY)
+    prefix = _DAY_PREFIX.get(day)
     if prefix is None:
-        prefix = datetime.fromtimestamp(hour * HOUR, UTC).strftime("%Y-%m-%dT%H:")
-        _HOUR_PREFIX[hour] = prefix
-    minute, second = divmod(rem, MINUTE)
-    return f"{prefix}{minute:02d}:{second:02d}Z"
+        prefix = datetime.fromtimestamp(day * DAY, UTC).strftime("%Y-%m-%dT")
+        _DAY_PREFIX[day] = prefix
+    if not _CLOCK:
+        _CLOCK.extend(
+            f"{h:02d}:{m:02d}:{s:02d}Z" for h in range(24) for m in range(60) for s in range(60)
+        )
+    return prefix + _CLOCK[second]
 
 
 def epoch(moment: datetime) -> int:

@@ -55,7 +55,9 @@ class Emitter:
         touch = event_type in TOUCH_TYPES or (
             event_type == "social_interaction" and "handle" in body and body["action"] != "unfollow"
         )
-        self.out.append((ts, ws.index, self.seq, ts, dumps(event), intended, touch))
+        # orjson leaves a 4 KiB buffer behind each result; a copy keeps only the bytes
+        payload = bytes(memoryview(dumps(event)))
+        self.out.append((ts, ws.index, self.seq, ts, payload, intended, touch))
         return event_id
 
     # -- social ------------------------------------------------------------

@@ -25,6 +25,7 @@ TOUCH_CHANNEL = {
     "email_exchanged": "email",
     "help_given": "direct",
 }
+_ACCOUNT_FACTS = frozenset(("contact_upserted", "lead_created", "opportunity_created"))
 CLEAR_EMAIL = "email-clear:"  # truth names emails in clear; the pipeline sees a salted hash
 
 
@@ -157,8 +158,8 @@ def compute(
         if kind in ("contact_upserted", "identity_linked"):
             for key in keys[1:]:
                 links[wsn].union(keys[0], key)
-            if kind == "contact_upserted" and "account_id" in event:
-                members[wsn, event["account_id"]].add(keys[0])
+        if "account_id" in event and kind in _ACCOUNT_FACTS:  # the contact is at the account
+            members[wsn, event["account_id"]].add(contact_key(event["contact_id"]))
         channel = TOUCH_CHANNEL.get(kind)
         if channel is not None:
             touches.append((wsn, keys[-1], ts, event["event_id"], channel))
