@@ -118,7 +118,8 @@ def compute(
             if p.email is not None:
                 owner[ws.name, CLEAR_EMAIL + p.email.lower()] = p.pid
     seen: dict[str, set[str]] = defaultdict(set)
-    touches: list[tuple[str, str, int, str, str]] = []  # ws, key, ts, event_id, channel
+    # (workspace, key) -> touches (time, event id, channel), in stream order
+    touches: dict[tuple[str, str], list[tuple[int, str, str]]] = defaultdict(list)
     members: dict[tuple[str, str], set[str]] = defaultdict(set)
     opps: dict[str, dict[str, Any]] = {}
     milestones: dict[str, list[int]] = defaultdict(list)
@@ -142,11 +143,12 @@ def compute(
             handle = event["handle"]
             platform = event["platform"]
             key = handle_key("x" if platform == "twitter" else platform, handle)
-            pid = owner.get((wsn, key))
-            if pid is not None:
-                seen[pid].add(key)
             if event["action"] != "unfollow":
-                touches.append((wsn, key, ts, event["event_id"], key[: key.index(":")]))
+                touches[wsn, key].append((ts, event["event_id"], key[: key.index(":")]))
+            else:
+                pid = owner.get((wsn, key))
+                if pid is not None:
+                    seen[pid].add(key)
             if "intent" in event and event["direction"] == "outbound":
                 explicit_counts[wsn, event["intent"]] += 1
             continue
@@ -162,7 +164,7 @@ def compute(
             members[wsn, event["account_id"]].add(contact_key(event["contact_id"]))
         channel = TOUCH_CHANNEL.get(kind)
         if channel is not None:
-            touches.append((wsn, keys[-1], ts, event["event_id"], channel))
+            touches[wsn, keys[-1]].append((ts, event["event_id"], channel))
         if event.get("direction") == "outbound":
             if "intent" in event:
                 explicit_counts[wsn, event["intent"]] += 1
@@ -216,13 +218,15 @@ def compute(
                     c[field][name] = c[field].get(name, 0.0) + amount
 
     groups: dict[tuple[str, str], list[tuple[int, str, str]]] = defaultdict(list)
-    for wsn, key, ts, event_id, channel in touches:
-        groups[wsn, links[wsn].find(key)].append((ts, event_id, channel))
-    first_touch: dict[str, tuple[int, str]] = {}
-    for wsn, key, ts, event_id, _ in touches:
+    first_touch: dict[str, tuple[int, str, str]] = {}
+    for (wsn, key), found in touches.items():
+        groups[wsn, links[wsn].find(key)].extend(found)
         pid = owner.get((wsn, key))
-        if pid is not None and (pid not in first_touch or (ts, event_id) < first_touch[pid]):
-            first_touch[pid] = (ts, event_id)
+        if pid is not None:
+            seen[pid].add(key)
+            first = min(found)
+            if pid not in first_touch or first < first_touch[pid]:
+                first_touch[pid] = first
 
     for opp_id, opp in opps.items():
         wsn = opp["workspace"]
