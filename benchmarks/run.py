@@ -165,13 +165,17 @@ def print_table(r: dict[str, Any]) -> None:
     print(f"{'raw ceiling (aiokafka batch consume)':<44}{ceiling:>12,.0f}{'1.00x':>10}")
     if "naive_faust" in r:
         naive = r["naive_faust"]
-        print(f"{'naive faust agent (validate + Table/event)':<44}{naive:>12,.0f}"
-              f"{naive / ceiling:>9.2f}x")
+        print(
+            f"{'naive faust agent (validate + Table/event)':<44}{naive:>12,.0f}"
+            f"{naive / ceiling:>9.2f}x"
+        )
     print(f"{'oppchain end to end':<44}{ours:>12,.0f}{ours / ceiling:>9.2f}x")
     if "naive_faust" in r:
         print(f"oppchain vs naive faust: {ours / r['naive_faust']:.1f}x")
-    print(f"state per tracked person: {r['oppchain']['bytes_per_person']:.0f} bytes "
-          f"({r['oppchain']['persons']} persons)")
+    print(
+        f"state per tracked person: {r['oppchain']['bytes_per_person']:.0f} bytes "
+        f"({r['oppchain']['persons']} persons)"
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ so every topic is created up front with the partition count we need.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -46,10 +47,8 @@ def create_topics(bootstrap: str, topics: dict[str, int]) -> None:
             if name not in existing
         ]
         if new:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(new)
-            except TopicAlreadyExistsError:
-                pass
     finally:
         admin.close()
 

@@ -221,7 +221,9 @@ def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", type=Path, help="data directory (OPPCHAIN_DATA_DIR)")
     common.add_argument("--brokers", help="Kafka bootstrap servers (OPPCHAIN_BROKERS)")
-    common.add_argument("--clickhouse-dsn", help="chdb:///path or http(s):// (OPPCHAIN_CLICKHOUSE_DSN)")
+    common.add_argument(
+        "--clickhouse-dsn", help="chdb:///path or http(s):// (OPPCHAIN_CLICKHOUSE_DSN)"
+    )
     common.add_argument("-v", "--verbose", action="store_true", help="log more")
 
     root = argparse.ArgumentParser(prog="oppchain", description=__doc__)
@@ -275,6 +277,10 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        # The client libraries warn about slow loop iterations during bulk work.
+        for noisy in ("kafka", "aiokafka", "faust", "mode"):
+            logging.getLogger(noisy).setLevel(logging.ERROR)
     try:
         code: int = args.func(args)
         return code

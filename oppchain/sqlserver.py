@@ -106,7 +106,7 @@ class SqlServer:
     @property
     def address(self) -> str:
         host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> SqlServer:
         self.thread.start()

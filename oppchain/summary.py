@@ -69,7 +69,9 @@ def extra_sections(client: Any) -> list[str]:
         "attribution_credits_latest GROUP BY model, channel "
         "ORDER BY model, value DESC LIMIT 3 BY model"
     ).result_rows
-    lines += _section("top channels per attribution model (credited value):", top, "{:<16} {:<10} {}")
+    lines += _section(
+        "top channels per attribution model (credited value):", top, "{:<16} {:<10} {}"
+    )
     social = client.query(
         "SELECT countIf(path[1] NOT IN ('offline', 'referral', 'email', 'direct')), count() "
         "FROM opportunity_chains_latest WHERE touch_count > 0"

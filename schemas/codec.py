@@ -53,9 +53,7 @@ def _parse(
             failures.append(DecodeFailure(i, "malformed_json", str(exc)[:300]))
             continue
         if not isinstance(raw, dict):
-            failures.append(
-                DecodeFailure(i, "not_an_object", f"top level is {type(raw).__name__}")
-            )
+            failures.append(DecodeFailure(i, "not_an_object", f"top level is {type(raw).__name__}"))
             continue
         if secret is not None:
             pseudonymize(raw, secret)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Literal, Union
+from typing import Annotated, Final, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1
 
 Id = Annotated[str, Field(min_length=1, max_length=128)]
 Handle = Annotated[str, Field(min_length=1, max_length=256)]
@@ -334,23 +334,23 @@ CRM_TYPES = (
 ALL_TYPES: tuple[type[Envelope], ...] = SOCIAL_TYPES + RELATIONSHIP_TYPES + CRM_TYPES
 
 Event = Annotated[
-    Union[
-        SocialInteraction,
-        Introduction,
-        Meeting,
-        EmailExchanged,
-        HelpGiven,
-        IdentityLinked,
-        ContactUpserted,
-        AccountUpserted,
-        LeadCreated,
-        OpportunityCreated,
-        OpportunityStageChanged,
-        ContractSigned,
-        OpportunityLost,
-        RevenueRecorded,
-        CostRecorded,
-    ],
+    (
+        SocialInteraction
+        | Introduction
+        | Meeting
+        | EmailExchanged
+        | HelpGiven
+        | IdentityLinked
+        | ContactUpserted
+        | AccountUpserted
+        | LeadCreated
+        | OpportunityCreated
+        | OpportunityStageChanged
+        | ContractSigned
+        | OpportunityLost
+        | RevenueRecorded
+        | CostRecorded
+    ),
     Field(discriminator="event_type"),
 ]
 

@@ -96,9 +96,7 @@ class ClickHouseSink:
                 time.sleep(delay)
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
-        rows: list[tuple[Any, ...]] = self._retrying(
-            "query", lambda c: c.query(sql).result_rows
-        )
+        rows: list[tuple[Any, ...]] = self._retrying("query", lambda c: c.query(sql).result_rows)
         return rows
 
     def _drop_stored_dead_letters(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -122,6 +120,11 @@ class ClickHouseSink:
             if (r["source_topic"], r["source_partition"], r["source_offset"]) not in stored
         ]
 
+    def _insert(self, name: str, arrow: Any, settings: dict[str, str]) -> None:
+        self._retrying(
+            f"insert into {name}", lambda c: c.insert_arrow(name, arrow, settings=settings)
+        )
+
     def write(self, batch: Mapping[str, list[dict[str, Any]]]) -> dict[str, int]:
         """Insert every non-empty table of the batch; return rows written per table."""
         written: dict[str, int] = {}
@@ -139,9 +142,6 @@ class ClickHouseSink:
             spec = table(name)
             arrow = spec.to_arrow(rows)
             settings = {"insert_deduplication_token": dedup_token(name, rows)}
-            self._retrying(
-                f"insert into {name}",
-                lambda c, n=name, a=arrow, s=settings: c.insert_arrow(n, a, settings=s),
-            )
+            self._insert(name, arrow, settings)
             written[name] = len(rows)
         return written

@@ -23,7 +23,7 @@ from streams.pipeline import Pipeline
 log = logging.getLogger(__name__)
 
 
-class PipelineService(Service):  # type: ignore[misc]
+class PipelineService(Service):
     """Runs the batch pipeline for as long as the worker runs."""
 
     def __init__(self, pipeline: Pipeline, **kwargs: Any) -> None:
@@ -39,7 +39,7 @@ class PipelineService(Service):  # type: ignore[misc]
         if self._task is not None:
             try:
                 await asyncio.wait_for(self._task, timeout=30)
-            except (asyncio.TimeoutError, asyncio.CancelledError):
+            except (TimeoutError, asyncio.CancelledError):
                 self._task.cancel()
 
 
@@ -67,7 +67,7 @@ def create_app(settings: Settings, bootstrap: str, pipeline: Pipeline | None = N
     app.service(service)  # type: ignore[arg-type]
     app.pipeline = pipeline  # type: ignore[attr-defined]
 
-    @app.timer(interval=settings.markov_interval_s, on_leader=False)
+    @app.timer(interval=settings.markov_interval_s, on_leader=False)  # type: ignore[untyped-decorator]
     async def data_driven_attribution() -> None:
         assert pipeline.processor is not None
         async with pipeline.lock:

@@ -125,9 +125,7 @@ def _envelope(event: Envelope) -> dict[str, Any]:
     }
 
 
-def touchpoint_row(
-    item: Valid, person_id: str, account_id: str, now: datetime
-) -> dict[str, Any]:
+def touchpoint_row(item: Valid, person_id: str, account_id: str, now: datetime) -> dict[str, Any]:
     event: TouchEvent = item.event  # type: ignore[assignment]
     platform, key, introducer = _other_party(event)
     intent, inferred = infer_intent(event)

@@ -73,12 +73,11 @@ class Pipeline:
         if not workspaces:
             return 0
         names = ", ".join(quote(w) for w in workspaces)
+        columns = "SELECT occurred_at, event_id, payload FROM"
         sql = (
-            "SELECT payload FROM ("
-            f"SELECT occurred_at, event_id, payload FROM touchpoints FINAL WHERE workspace IN ({names}) "
-            "UNION ALL "
-            f"SELECT occurred_at, event_id, payload FROM crm_events FINAL WHERE workspace IN ({names})"
-            ") ORDER BY occurred_at, event_id"
+            f"SELECT payload FROM ({columns} touchpoints FINAL WHERE workspace IN ({names}) "
+            f"UNION ALL {columns} crm_events FINAL WHERE workspace IN ({names})) "
+            "ORDER BY occurred_at, event_id"
         )
         payloads = [r[0].encode() for r in self.sink.query(sql)]
         total = 0

@@ -86,7 +86,9 @@ class Processor:
                 rows[name].extend(getattr(outputs, name))
             rows["attribution_credits"].extend(outputs.attribution_credits)
         rows["dead_letters"] = dead_rows
-        dead = [(records[i], row) for i, row in zip(_failed(records, valid), dead_rows, strict=True)]
+        dead = [
+            (records[i], row) for i, row in zip(_failed(records, valid), dead_rows, strict=True)
+        ]
         stored = sum(len(v) for v in fresh.values())
         self.counters.consumed += len(records)
         self.counters.stored += stored

@@ -15,7 +15,8 @@ from schemas.keys import subject_key
 
 
 def partition_for(workspace: str, partitions: int) -> int:
-    return (murmur2(workspace.encode()) & 0x7FFFFFFF) % partitions
+    hashed: int = murmur2(workspace.encode())
+    return (hashed & 0x7FFFFFFF) % partitions
 
 
 def message_key(event: Envelope) -> bytes:

@@ -5,7 +5,6 @@ from sinks.tables.common import (
     ACCOUNT_ID,
     EVENT_ID,
     EVENT_TYPE,
-    INGESTED_AT,
     LINEAGE,
     OCCURRED_AT,
     PAYLOAD,

@@ -27,7 +27,9 @@ def produce(settings: Settings, lines: Sequence[bytes]) -> int:
 
 
 def make_pipeline(settings: Settings) -> Pipeline:
-    return Pipeline(settings, settings.brokers, ClickHouseSink(lambda: connect(settings.resolved_dsn())))
+    return Pipeline(
+        settings, settings.brokers, ClickHouseSink(lambda: connect(settings.resolved_dsn()))
+    )
 
 
 async def _until(pipeline: Pipeline, expected: int, timeout_s: float) -> None:
@@ -48,7 +50,9 @@ def run_until(
     pipeline = make_pipeline(settings)
     if use_faust:
         app = create_app(settings, settings.brokers, pipeline)
-        asyncio.run(run_app(app, lambda: _until(pipeline, expected, timeout_s), handle_signals=False))
+        asyncio.run(
+            run_app(app, lambda: _until(pipeline, expected, timeout_s), handle_signals=False)
+        )
         return pipeline
 
     async def main() -> None:

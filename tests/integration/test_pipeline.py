@@ -52,7 +52,9 @@ def test_every_event_is_stored_or_dead_lettered(settings: Settings, clickhouse: 
     assert pipeline.processor is not None
     assert pipeline.processor.counters.duplicates_dropped == 0
     assert _deadletter_topic_count(settings) == bad
-    reasons = dict(clickhouse.query("SELECT reason, count() FROM dead_letters GROUP BY reason").result_rows)
+    reasons = dict(
+        clickhouse.query("SELECT reason, count() FROM dead_letters GROUP BY reason").result_rows
+    )
     assert set(reasons) >= {"malformed_json", "invalid", "unknown_event_type", "oversized"}
     emails = [e for person in world.truth["persons"].values() for e in person["emails"]]
     assert emails, "the world should hold clear emails to hide"
