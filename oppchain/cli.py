@@ -88,6 +88,19 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     _refuse_if_owned(settings)
+    if args.cluster:
+        from sinks.cluster import migrate_cluster, split_dsn
+
+        dsn = settings.resolved_dsn()
+        if dsn.startswith("chdb://"):
+            raise UsageError("--cluster needs a ClickHouse server DSN (http(s)://)")
+        server, database = split_dsn(dsn)
+        try:
+            applied = migrate_cluster(connect(server), args.cluster, database)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+        print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
+        return 0
     applied = migrate(connect(settings.resolved_dsn()))
     print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
     return 0
@@ -170,10 +183,16 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from oppchain.runner import run_app
     from streams.app import create_app
 
+    from oppchain.stack import Stack
+
     settings = _settings(args)
     if not settings.brokers:
         raise UsageError("worker needs OPPCHAIN_BROKERS; for a local stack use 'oppchain up'")
-    asyncio.run(run_app(create_app(settings, settings.brokers)))
+    # With an embedded database the worker owns it, so it also serves read-only SQL.
+    with Stack(settings) as stack:
+        if stack.sql is not None:
+            print(f"sql {stack.sql.address}/query (read-only)", flush=True)
+        asyncio.run(run_app(create_app(settings, settings.brokers)))
     return 0
 
 
@@ -245,6 +264,7 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_produce)
 
     p = sub.add_parser("migrate", parents=[common], help="apply pending migrations")
+    p.add_argument("--cluster", help="apply ON CLUSTER (ReplicatedMergeTree + Distributed)")
     p.set_defaults(func=cmd_migrate)
 
     p = sub.add_parser("sql", parents=[common], help="run read-only SQL")
