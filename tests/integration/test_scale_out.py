@@ -1,0 +1,102 @@
+"""Two workers of one consumer group on six partitions; one stops and comes back.
+
+Both workers live in this process because an embedded ClickHouse (chdb) can be
+opened by one process only; each has its own Kafka consumer in the same group,
+its own state and its own rebalances, exactly as two processes against a
+ClickHouse server would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+from oppchain.generator import generate
+from oppchain.settings import Settings
+from streams.pipeline import Pipeline
+from tests.integration.harness import make_pipeline, produce, scalar
+
+pytestmark = pytest.mark.integration
+
+
+def _accounted(client: Any) -> int:
+    return (
+        scalar(client, "SELECT uniqExact(event_id) FROM touchpoints")
+        + scalar(client, "SELECT uniqExact(event_id) FROM crm_events")
+        + scalar(client, "SELECT count() FROM dead_letters")
+    )
+
+
+async def _wait(client: Any, expected: int, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if await asyncio.to_thread(_accounted, client) >= expected:
+            return
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"{_accounted(client)} of {expected} accounted")
+
+
+async def _stop(pipeline: Pipeline, task: asyncio.Task[None]) -> None:
+    pipeline.stopping.set()
+    await task
+
+
+def test_two_workers_with_a_restart_end_exact(tmp_path: Any, broker: Any) -> None:
+    from oppchain.broker import create_topics
+    from sinks.clickhouse import close_embedded, connect
+    from sinks.migrations import migrate
+
+    settings = Settings(
+        data_dir=tmp_path,
+        brokers=broker.bootstrap,
+        clickhouse_dsn=f"chdb://{tmp_path / 'ch'}",
+        topic_prefix="scale.",
+        group_id="scale-group",
+        partitions=6,
+        session_timeout_ms=2000,
+        heartbeat_interval_ms=300,
+        batch_max_records=500,
+        batch_linger_ms=20,
+    )
+    create_topics(broker.bootstrap, {t: 6 for t in settings.topics.values()})
+    client = connect(settings.resolved_dsn())
+    migrate(client)
+    world = generate(21, 730, events=24000, workspaces=8, bad_fraction=0.005)
+    truth = world.truth["opportunities"]
+    third = len(world.events) // 3
+
+    async def scenario() -> list[Pipeline]:
+        a, b = make_pipeline(settings), make_pipeline(settings)
+        task_a = asyncio.ensure_future(a.run())
+        task_b = asyncio.ensure_future(b.run())
+        await asyncio.to_thread(produce, settings, world.events[:third])
+        await _wait(client, third, 120)
+        await _stop(b, task_b)  # worker b leaves; a takes every partition
+        await asyncio.to_thread(produce, settings, world.events[third : 2 * third])
+        await _wait(client, 2 * third, 120)
+        b2 = make_pipeline(settings)  # b comes back and takes its share again
+        task_b2 = asyncio.ensure_future(b2.run())
+        await asyncio.to_thread(produce, settings, world.events[2 * third :])
+        await _wait(client, len(world.events), 180)
+        await _stop(a, task_a)
+        await _stop(b2, task_b2)
+        return [a, b, b2]
+
+    try:
+        workers = asyncio.run(scenario())
+        assert all(w.batches > 0 for w in workers), [w.batches for w in workers]
+        assert _accounted(client) == len(world.events)
+        rows = scalar(client, "SELECT count() FROM touchpoints") + scalar(
+            client, "SELECT count() FROM crm_events"
+        )
+        assert rows == world.truth["counts"]["valid"]
+        chains = dict(
+            client.query("SELECT opportunity_id, path FROM opportunity_chains_latest").result_rows
+        )
+        assert set(chains) == set(truth)
+        assert all(list(chains[o]) == truth[o]["channels"] for o in truth)
+    finally:
+        close_embedded(settings.resolved_dsn())
