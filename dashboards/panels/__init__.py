@@ -1,0 +1,1 @@
+"""Panel factories, one module per dashboard section."""

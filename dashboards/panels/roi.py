@@ -1,0 +1,195 @@
+"""Social ROI overview: what the relationships returned against what they cost."""
+
+from __future__ import annotations
+
+from dashboards.model import Panel, Row
+from dashboards.panels import filters as f
+from dashboards.sql import Query, cross_join, time_bucket, union_all, var_eq
+
+COST = "event_type = 'cost_recorded'"
+
+
+def _won_value() -> Query:
+    return Query(
+        ("sum(value) AS won_value",),
+        "opportunity_chains_latest",
+        where=("status = 'won'", *f.chains("closed_at")),
+    )
+
+
+def _cost() -> Query:
+    return Query(
+        ("sum(amount) AS cost",),
+        "crm_events",
+        where=(COST, *f.crm(), f.PLATFORM, f.CAMPAIGN),
+    )
+
+
+def headline() -> Row:
+    won = Panel(
+        "Won value",
+        "stat",
+        _won_value(),
+        "Value of opportunities closed won in the range (contract amounts).",
+        width=4,
+        height=4,
+    )
+    created = Panel(
+        "Opportunities created",
+        "stat",
+        Query(("count() AS opportunities",), "opportunity_chains_latest", where=f.chains()),
+        "Opportunities of every kind (social, personal, monetary) created in the range.",
+        width=4,
+        height=4,
+    )
+    cost = Panel(
+        "Cost",
+        "stat",
+        _cost(),
+        "Recorded cost: ad spend, time and tooling.",
+        width=4,
+        height=4,
+    )
+    roi = Panel(
+        "ROI",
+        "stat",
+        Query(
+            ("if(cost > 0, (won_value - cost) / cost, NULL) AS roi",),
+            cross_join(_won_value(), "won", _cost(), "spent"),
+        ),
+        "(won value - cost) / cost over the range.",
+        unit="percentunit",
+        width=4,
+        height=4,
+    )
+    one_in_n = Panel(
+        "1 in N first touches",
+        "stat",
+        Query(
+            ("if(opportunities > 0, round(people / opportunities), NULL) AS one_in_n",),
+            cross_join(
+                Query(("uniqExact(person_id) AS people",), "touchpoints", where=f.touches()),
+                "touched",
+                Query(("count() AS opportunities",), "opportunity_chains_latest", where=f.chains()),
+                "opened",
+            ),
+        ),
+        "People touched per opportunity created: 1 in 100 is a good return.",
+        width=4,
+        height=4,
+    )
+    revenue = Panel(
+        "Revenue recorded",
+        "stat",
+        Query(
+            ("sum(amount) AS revenue",),
+            "crm_events",
+            where=("event_type = 'revenue_recorded'", *f.crm()),
+        ),
+        "Revenue recorded against accounts (lifetime value), beyond first contracts.",
+        width=4,
+        height=4,
+    )
+    return Row("Headline", (won, created, cost, roi, one_in_n, revenue))
+
+
+def over_time() -> Row:
+    value_vs_cost = Panel(
+        "Won value vs cost",
+        "timeseries",
+        Query(
+            (
+                f"{time_bucket('occurred_at')} AS time",
+                "if(event_type = 'cost_recorded', 'cost', 'won value') AS series",
+                "sum(amount) AS value",
+            ),
+            "crm_events",
+            where=(
+                "event_type IN ('contract_signed', 'cost_recorded')",
+                *f.crm(),
+                f.CAMPAIGN,
+            ),
+            group_by=("time", "series"),
+            order_by=("time", "series"),
+        ),
+        "Contract value signed and cost recorded per interval.",
+    )
+    by_kind = Panel(
+        "Opportunities created by kind",
+        "timeseries",
+        Query(
+            (
+                f"{time_bucket('opportunity_created_at')} AS time",
+                "toString(kind) AS kind",
+                "count() AS opportunities",
+            ),
+            "opportunity_chains_latest",
+            where=f.chains(),
+            group_by=("time", "kind"),
+            order_by=("time", "kind"),
+        ),
+        "Social, personal and monetary opportunities: not every return is money.",
+        stacked=True,
+    )
+    return Row("Over time", (value_vs_cost, by_kind))
+
+
+def by_channel() -> Row:
+    credited = Panel(
+        "Won value credited by channel (${model})",
+        "barchart",
+        Query(
+            ("toString(channel) AS channel", "sum(credit_value) AS credited_value"),
+            "attribution_credits_latest",
+            where=(var_eq("model", "model"), f.WON_CHAINS, *f.credits()),
+            group_by=("channel",),
+            order_by=("credited_value DESC",),
+        ),
+        "Won value spread over the touches that led to it, under the chosen model.",
+        width=8,
+    )
+    cost = Panel(
+        "Cost by platform",
+        "barchart",
+        Query(
+            (
+                "if(platform = '', 'unassigned', toString(platform)) AS platform_",
+                "sum(amount) AS cost",
+            ),
+            "crm_events",
+            where=(COST, *f.crm(), f.PLATFORM, f.CAMPAIGN),
+            group_by=("platform_",),
+            order_by=("cost DESC",),
+        ),
+        "Where the money and time went.",
+        width=8,
+    )
+    campaigns = Panel(
+        "ROI by campaign (${model})",
+        "table",
+        Query(
+            (
+                "campaign",
+                "sum(spend) AS cost",
+                "sum(credit) AS credited_value",
+                "if(cost > 0, (credited_value - cost) / cost, NULL) AS roi",
+            ),
+            union_all(
+                Query(
+                    ("campaign", "amount AS spend", "0 AS credit"),
+                    "crm_events",
+                    where=(COST, "campaign != ''", *f.crm(), f.PLATFORM, f.CAMPAIGN),
+                ),
+                Query(
+                    ("campaign", "0 AS spend", "credit_value AS credit"),
+                    "attribution_credits_latest",
+                    where=("campaign != ''", var_eq("model", "model"), f.WON_CHAINS, *f.credits()),
+                ),
+            ),
+            group_by=("campaign",),
+            order_by=("credited_value DESC", "campaign"),
+        ),
+        "Paid campaigns: cost against the won value credited to their touches.",
+        width=8,
+    )
+    return Row("By channel and campaign", (credited, cost, campaigns))
