@@ -181,9 +181,8 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from oppchain.runner import run_app
-    from streams.app import create_app
-
     from oppchain.stack import Stack
+    from streams.app import create_app
 
     settings = _settings(args)
     if not settings.brokers:

@@ -7,6 +7,7 @@ fields, and are told apart by ``event_type`` (a discriminated union), so one
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Final, Literal
@@ -104,11 +105,23 @@ class CostKind(StrEnum):
     other = "other"
 
 
+def plain(member: StrEnum) -> str:
+    """An enum member's value as an interned plain str (``.value`` is slow in 3.11)."""
+    return _PLAIN[member]
+
+
 def _normalize_platform(value: object) -> object:
     """``twitter`` is the same network as ``x``; accept both, store one."""
     if isinstance(value, str) and value.lower() == "twitter":
         return "x"
     return value
+
+
+_PLAIN: dict[StrEnum, str] = {
+    member: sys.intern(member.value)
+    for enum in (Platform, Direction, Action, Intent, OpportunityKind, OpportunityType)
+    for member in enum
+}
 
 
 class Model(BaseModel):

@@ -20,6 +20,7 @@ from schemas.events import (
     PersonRef,
     RevenueRecorded,
     SocialInteraction,
+    plain,
 )
 
 
@@ -41,7 +42,7 @@ def ref_keys(ref: PersonRef) -> list[str]:
     if ref.contact_id:
         keys.append(contact_key(ref.contact_id))
     if ref.platform is not None and ref.handle:
-        keys.append(handle_key(ref.platform.value, ref.handle))
+        keys.append(handle_key(plain(ref.platform), ref.handle))
     if ref.email_hash:
         keys.append(email_key(ref.email_hash))
     return keys
@@ -50,7 +51,7 @@ def ref_keys(ref: PersonRef) -> list[str]:
 def subject_key(event: Envelope) -> str:
     """The message key: the identity key of the person (or thing) an event is about."""
     if isinstance(event, SocialInteraction):
-        return handle_key(event.platform.value, event.handle or event.own_account)
+        return handle_key(plain(event.platform), event.handle or event.own_account)
     if isinstance(event, Introduction):
         return ref_keys(event.person)[0]
     if isinstance(event, IdentityLinked):

@@ -9,9 +9,9 @@ not yet in the event store, are applied again and produce the same versions.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,22 +35,12 @@ WRITE_ORDER = (
     "dead_letters",
 )
 
-_ROW_IDENTITY: dict[str, tuple[str, ...]] = {
-    "touchpoints": ("event_id",),
-    "crm_events": ("event_id",),
-    "dead_letters": ("source_topic", "source_partition", "source_offset"),
-    "opportunity_chains": ("opportunity_id", "version"),
-    "attribution_credits": ("opportunity_id", "model", "version", "touch_index"),
-}
 
-
-def dedup_token(name: str, rows: list[dict[str, Any]]) -> str:
-    keys = _ROW_IDENTITY.get(name)
-    digest = hashlib.sha256(name.encode())
-    for row in rows:
-        values = (row[k] for k in keys) if keys else sorted(row.items())
-        digest.update(repr(tuple(values)).encode())
-    return digest.hexdigest()
+def dedup_token() -> str:
+    """A token per write call, reused by its retries: a retried insert that had in
+    fact landed is dropped by ClickHouse. Redelivered events are dropped earlier,
+    by the processor, and by the ReplacingMergeTree keys."""
+    return uuid.uuid4().hex
 
 
 @dataclass
@@ -141,7 +131,7 @@ class ClickHouseSink:
                     continue
             spec = table(name)
             arrow = spec.to_arrow(rows)
-            settings = {"insert_deduplication_token": dedup_token(name, rows)}
+            settings = {"insert_deduplication_token": dedup_token()}
             self._insert(name, arrow, settings)
             written[name] = len(rows)
         return written

@@ -24,6 +24,7 @@ from schemas.events import (
     OpportunityCreated,
     PersonRef,
     SocialInteraction,
+    plain,
 )
 from schemas.keys import handle_key, ref_keys
 from schemas.privacy import redact_emails
@@ -96,8 +97,8 @@ def split(
 def _other_party(event: TouchEvent) -> tuple[str, str, str]:
     """(platform, identity key, introducer key) of the person a touch is with."""
     if isinstance(event, SocialInteraction):
-        key = handle_key(event.platform.value, event.handle) if event.handle else ""
-        return event.platform.value, key, ""
+        key = handle_key(plain(event.platform), event.handle) if event.handle else ""
+        return plain(event.platform), key, ""
     person: PersonRef = event.person
     platform = person.platform.value if person.platform else ""
     introducer = ""
@@ -119,10 +120,23 @@ def _envelope(event: Envelope) -> dict[str, Any]:
     return {
         "workspace": event.workspace,
         "event_id": event.event_id,
-        "event_type": event.model_fields["event_type"].default,
+        "event_type": event.event_type,  # type: ignore[attr-defined]
         "occurred_at": event.occurred_at,
         "source": event.source,
     }
+
+
+def stored_payload(item: Valid) -> str:
+    """The event as stored. Re-encoding costs more than the rest of ingest, so the
+    producer's own bytes are kept when they validated and cannot hold an email
+    (no ``@``, no escapes); otherwise the canonical form, emails hashed."""
+    value = item.record.value or b""
+    if b"@" not in value and b"\\" not in value:
+        try:
+            return value.decode()
+        except UnicodeDecodeError:
+            pass
+    return encode(item.event).decode()
 
 
 def touchpoint_row(item: Valid, person_id: str, account_id: str, now: datetime) -> dict[str, Any]:
@@ -139,15 +153,15 @@ def touchpoint_row(item: Valid, person_id: str, account_id: str, now: datetime) 
         "person_id": person_id,
         "account_id": account_id,
         "direction": getattr(event, "direction", None) or "inbound",
-        "action": social.action.value if social else _envelope(event)["event_type"],
-        "intent": intent.value,
+        "action": social.action if social else _envelope(event)["event_type"],
+        "intent": intent,
         "intent_inferred": inferred,
         "campaign": getattr(event, "campaign", None) or "",
         "content_ref": (social.content_ref or "") if social else "",
         "hashtags": [h.lower().lstrip("#") for h in social.hashtags] if social else [],
         "introducer_key": introducer,
         **_lineage(item.record, now),
-        "payload": encode(event).decode(),
+        "payload": stored_payload(item),
     }
 
 
@@ -173,7 +187,7 @@ def crm_row(item: Valid, person_id: str, now: datetime) -> dict[str, Any]:
         "cost_kind": event.cost_kind.value if isinstance(event, CostRecorded) else "",
         "person_id": person_id,
         **_lineage(item.record, now),
-        "payload": encode(event).decode(),
+        "payload": stored_payload(item),
     }
 
 

@@ -18,6 +18,7 @@ from schemas.events import (
     Introduction,
     Meeting,
     SocialInteraction,
+    plain,
 )
 from schemas.keys import handle_key, ref_keys
 from streams.domain.identity import IdentityGraph
@@ -51,7 +52,7 @@ def touch_subject_keys(event: Envelope) -> list[str]:
     if isinstance(event, SocialInteraction):
         if event.handle is None or event.action in _NOT_TOUCHES:
             return []
-        return [handle_key(event.platform.value, event.handle)]
+        return [handle_key(plain(event.platform), event.handle)]
     if isinstance(event, Introduction | Meeting | EmailExchanged | HelpGiven):
         return ref_keys(event.person)
     return []
@@ -72,11 +73,11 @@ def touch_from_event(event: Envelope, graph: IdentityGraph) -> Touch | None:
         return Touch(
             at,
             event.event_id,
-            sys.intern(event.platform.value),
+            plain(event.platform),
             _i(event.campaign),
-            sys.intern(event.action.value),
-            sys.intern(event.direction.value),
-            None if event.intent is None else sys.intern(event.intent.value),
+            plain(event.action),
+            plain(event.direction),
+            None if event.intent is None else plain(event.intent),
             None,
         )
     if isinstance(event, Introduction):
@@ -88,14 +89,14 @@ def touch_from_event(event: Envelope, graph: IdentityGraph) -> Touch | None:
     if isinstance(event, Meeting):
         return Touch(at, event.event_id, "offline", _i(event.campaign), "meeting", None, None, None)
     if isinstance(event, EmailExchanged):
-        intent = None if event.intent is None else sys.intern(event.intent.value)
+        intent = None if event.intent is None else plain(event.intent)
         return Touch(
             at,
             event.event_id,
             "email",
             _i(event.campaign),
             "email_exchanged",
-            sys.intern(event.direction.value),
+            plain(event.direction),
             intent,
             None,
         )
@@ -106,7 +107,7 @@ def touch_from_event(event: Envelope, graph: IdentityGraph) -> Touch | None:
             "direct",
             _i(event.campaign),
             "help_given",
-            sys.intern(event.direction.value),
+            plain(event.direction),
             "give",
             None,
         )
