@@ -63,8 +63,14 @@ class Table:
     def arrow_schema(self) -> pa.Schema:
         return pa.schema([(c.name, arrow_type(c.type)) for c in self.columns if c.inserted])
 
-    def to_arrow(self, rows: list[dict[str, Any]]) -> pa.Table:
-        return pa.Table.from_pylist(rows, schema=self.arrow_schema())
+    def to_arrow(self, rows: list[dict[str, Any]] | list[tuple[Any, ...]]) -> pa.Table:
+        """Rows as dicts, or as tuples in column order (cheaper to build)."""
+        schema = self.arrow_schema()
+        if rows and isinstance(rows[0], tuple):
+            columns = list(zip(*rows, strict=True))
+            arrays = [pa.array(col, type=f.type) for col, f in zip(columns, schema, strict=True)]
+            return pa.Table.from_arrays(arrays, schema=schema)
+        return pa.Table.from_pylist(rows, schema=schema)
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,7 @@ class ClickHouseSink:
             f"insert into {name}", lambda c: c.insert_arrow(name, arrow, settings=settings)
         )
 
-    def write(self, batch: Mapping[str, list[dict[str, Any]]]) -> dict[str, int]:
+    def write(self, batch: Mapping[str, list[Any]]) -> dict[str, int]:
         """Insert every non-empty table of the batch; return rows written per table."""
         written: dict[str, int] = {}
         unknown = set(batch) - set(WRITE_ORDER)

@@ -28,12 +28,14 @@ from schemas.events import (
 )
 from schemas.keys import handle_key, ref_keys
 from schemas.privacy import redact_emails
+from sinks.tables.ingest import TOUCHPOINTS
 from streams.enrich import TouchEvent, channel_of, infer_intent
 
 TOUCH_TYPES = frozenset(
     {"social_interaction", "introduction", "meeting", "email_exchanged", "help_given"}
 )
 DEAD_PAYLOAD_LIMIT = 64 * 1024
+TOUCH_COLUMNS = tuple(TOUCHPOINTS.column_names())
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +167,47 @@ def touchpoint_row(item: Valid, person_id: str, account_id: str, now: datetime) 
     }
 
 
+def social_touch_tuple(
+    item: Valid, person_id: str, account_id: str, now: datetime
+) -> tuple[Any, ...]:
+    """The touchpoints row of a social interaction as a tuple in column order.
+
+    Nine events in ten are social interactions; building their rows without the
+    generic path's dicts and lookups is the cheapest part of ingest to win.
+    ``touchpoint_row`` stays the reference: a test checks both agree.
+    """
+    e: SocialInteraction = item.event  # type: ignore[assignment]
+    record = item.record
+    platform = plain(e.platform)
+    intent, inferred = infer_intent(e)
+    return (
+        e.workspace,
+        e.event_id,
+        "social_interaction",
+        e.occurred_at,
+        e.source,
+        platform,
+        platform,
+        e.own_account,
+        handle_key(platform, e.handle) if e.handle else "",
+        person_id,
+        account_id,
+        plain(e.direction),
+        plain(e.action),
+        plain(intent),
+        inferred,
+        e.campaign or "",
+        e.content_ref or "",
+        [h.lower().lstrip("#") for h in e.hashtags] if e.hashtags else [],
+        "",
+        record.topic,
+        record.partition,
+        record.offset,
+        now,
+        stored_payload(item),
+    )
+
+
 def crm_row(item: Valid, person_id: str, now: datetime) -> dict[str, Any]:
     event = item.event
     amount = getattr(event, "amount", None)
@@ -195,16 +238,21 @@ def event_rows(
     items: Sequence[Valid],
     persons: Mapping[str, tuple[str, str]],
     now: datetime | None = None,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Rows for ``touchpoints`` and ``crm_events``; ``persons`` maps event_id to
-    (person_id, account_id) as stitched when the event was applied."""
+) -> tuple[list[tuple[Any, ...]], list[dict[str, Any]]]:
+    """Rows for ``touchpoints`` (tuples in column order) and ``crm_events`` (dicts);
+    ``persons`` maps event_id to (person_id, account_id) as stitched when the
+    event was applied."""
     now = now or datetime.now(UTC)
-    touches, crm = [], []
+    touches: list[tuple[Any, ...]] = []
+    crm: list[dict[str, Any]] = []
     for item in items:
         event = item.event
         person_id, account_id = persons.get(event.event_id, ("", ""))
-        if event.event_type in TOUCH_TYPES:
-            touches.append(touchpoint_row(item, person_id, account_id, now))
+        if type(event) is SocialInteraction:
+            touches.append(social_touch_tuple(item, person_id, account_id, now))
+        elif event.event_type in TOUCH_TYPES:
+            row = touchpoint_row(item, person_id, account_id, now)
+            touches.append(tuple(row[name] for name in TOUCH_COLUMNS))
         else:
             row = crm_row(item, person_id, now)
             if isinstance(event, ContactUpserted) and not row["account_id"]:

@@ -1,0 +1,50 @@
+"""Ingest rows: the fast social path and the generic path agree, column for column."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from oppchain.generator import generate
+from schemas.codec import decode_batch
+from sinks.tables.ingest import TOUCHPOINTS
+from streams.ingest import (
+    TOUCH_COLUMNS,
+    Record,
+    Valid,
+    event_rows,
+    social_touch_tuple,
+    stored_payload,
+    touchpoint_row,
+)
+
+
+def _valid(lines: list[bytes]) -> list[Valid]:
+    decoded, failures = decode_batch(lines, secret=b"k")
+    assert not failures
+    return [Valid(Record("t", 0, i, None, lines[i]), event) for i, event in decoded]
+
+
+def test_fast_social_rows_equal_the_reference_rows() -> None:
+    items = _valid(generate(3, 120, events=600).events)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    social = [i for i in items if i.event.event_type == "social_interaction"]
+    assert len(social) > 300
+    for item in social:
+        reference = touchpoint_row(item, "p_1", "A", now)
+        assert social_touch_tuple(item, "p_1", "A", now) == tuple(
+            reference[c] for c in TOUCH_COLUMNS
+        )
+    touches, crm = event_rows(items, {}, now)
+    table = TOUCHPOINTS.to_arrow(touches)
+    assert table.num_rows == len(touches) and table.column_names == list(TOUCH_COLUMNS)
+    assert len(touches) + len(crm) == len(items)
+
+
+def test_payload_is_canonical_when_the_message_held_an_email() -> None:
+    line = (
+        b'{"event_id":"e1","event_type":"meeting","occurred_at":"2025-01-01T00:00:00Z",'
+        b'"source":"s","workspace":"w","person":{"email":"a@b.example"},"meeting_kind":"call"}'
+    )
+    (item,) = _valid([line])
+    assert b"a@b.example" not in stored_payload(item).encode()
+    assert "email_hash" in stored_payload(item)
