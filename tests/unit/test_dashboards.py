@@ -58,7 +58,7 @@ def test_at_least_six_dashboards_with_unique_uids() -> None:
 
 @pytest.mark.parametrize("doc", documents(), ids=lambda d: d["uid"])
 def test_dashboard_schema(doc: dict[str, Any]) -> None:
-    assert DASHBOARD_KEYS <= set(doc)
+    assert set(doc) >= DASHBOARD_KEYS
     assert doc["time"]["to"] == "now"
     ids = [p["id"] for p in doc["panels"]]
     assert len(ids) == len(set(ids)), "panel ids must be unique"
@@ -68,13 +68,13 @@ def test_dashboard_schema(doc: dict[str, Any]) -> None:
         grid = panel["gridPos"]
         assert set(grid) == {"h", "w", "x", "y"}
         assert all(isinstance(grid[k], int) and grid[k] >= 0 for k in grid)
-        assert 1 <= grid["w"] and grid["x"] + grid["w"] <= 24
+        assert grid["w"] >= 1 and grid["x"] + grid["w"] <= 24
         cells = {(grid["x"] + i, grid["y"] + j) for i in range(grid["w"]) for j in range(grid["h"])}
         assert not cells & occupied, f"{panel['title']} overlaps another panel"
         occupied |= cells
         if panel["type"] == "row":
             continue
-        assert PANEL_KEYS <= set(panel), panel["title"]
+        assert set(panel) >= PANEL_KEYS, panel["title"]
         assert panel["type"] in PANEL_TYPES
         assert panel["datasource"] == {"type": DATASOURCE_TYPE, "uid": DATASOURCE_UID}
         assert panel["targets"], panel["title"]
@@ -130,7 +130,10 @@ RANGE = TimeRange(datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 31, tzinfo
 
 
 def test_expand_time_macros_as_the_plugin_does() -> None:
-    sql = "SELECT $__timeInterval(t) AS time FROM x WHERE $__timeFilter(t) AND $__fromTime < $__toTime"
+    sql = (
+        "SELECT $__timeInterval(t) AS time FROM x "
+        "WHERE $__timeFilter(t) AND $__fromTime < $__toTime"
+    )
     out = expand(sql, RANGE, (), {})
     assert "t >= toDateTime(1704067200) AND t <= toDateTime(1706659200)" in out
     assert "toStartOfInterval(toDateTime(t), INTERVAL 21600 second) AS time" in out
@@ -139,7 +142,8 @@ def test_expand_time_macros_as_the_plugin_does() -> None:
 
 def test_expand_variables_all_and_values() -> None:
     variables = (*STANDARD_VARIABLES, MODEL)
-    sql = f"SELECT 1 FROM t WHERE {var_in('workspace', 'workspace')} AND model = ${{model:singlequote}}"
+    where = var_in("workspace", "workspace")
+    sql = f"SELECT 1 FROM t WHERE {where} AND model = ${{model:singlequote}}"
     everything = expand(sql, RANGE, variables, defaults(variables))
     assert everything.endswith(
         f"('{ALL}' IN ('{ALL}') OR workspace IN ('{ALL}')) AND model = 'linear'"
