@@ -10,7 +10,7 @@ import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
@@ -19,6 +19,11 @@ from oppchain.settings import Settings
 
 class UsageError(Exception):
     """A mistake of the caller's, reported in one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -236,7 +241,7 @@ def _positive(text: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--data-dir", type=Path, help="data directory (OPPCHAIN_DATA_DIR)")
     common.add_argument("--brokers", help="Kafka bootstrap servers (OPPCHAIN_BROKERS)")
     common.add_argument(
@@ -244,8 +249,8 @@ def parser() -> argparse.ArgumentParser:
     )
     common.add_argument("-v", "--verbose", action="store_true", help="log more")
 
-    root = argparse.ArgumentParser(prog="oppchain", description=__doc__)
-    sub = root.add_subparsers(dest="command", required=True)
+    root = _Parser(prog="oppchain", description=__doc__)
+    sub = root.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("generate", parents=[common], help="write a synthetic world")
     p.add_argument("--seed", type=int, default=1)
