@@ -20,7 +20,7 @@ from streams.domain.config import DomainConfig
 from streams.domain.state import WorkspaceState
 from streams.ingest import Record, Valid, event_rows, split
 
-Rows = dict[str, list[dict[str, Any]]]
+Rows = dict[str, list[Any]]  # dicts, or tuples in column order
 
 
 @dataclass
