@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sinks.spec import Column, Table, View
-from sinks.tables import chains, ingest
+from sinks.tables import chains, ingest, relationships
 
 Operation = Table | View | str
 
@@ -46,6 +46,15 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_ingest", ingest.TABLES),
     Migration("0002_identity_chains_attribution", (*chains.TABLES, *chains.VIEWS)),
+    Migration("0003_relationships_karma_authenticity", relationships.TABLES),
+    Migration(
+        "0004_rollups_and_analyst_views",
+        (
+            *(r.table() for r in relationships.ROLLUPS),
+            *(r.view() for r in relationships.ROLLUPS),
+            *relationships.VIEWS,
+        ),
+    ),
 )
 
 

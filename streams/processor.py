@@ -20,7 +20,17 @@ from streams.domain.config import DomainConfig
 from streams.domain.state import WorkspaceState
 from streams.ingest import Record, Valid, event_rows, split
 
-Rows = dict[str, list[Any]]  # dicts, or tuples in column order
+Rows = dict[str, list[Any]]  # dicts, or tuples in column order for touchpoints
+DOMAIN_TABLES = (
+    "identity_merges",
+    "identity_refusals",
+    "opportunity_chains",
+    "attribution_credits",
+    "relationships",
+    "relationships_daily",
+    "karma_ledger",
+    "authenticity_flags",
+)
 
 
 @dataclass
@@ -57,7 +67,7 @@ class Processor:
     def state(self, workspace: str) -> WorkspaceState:
         found = self.states.get(workspace)
         if found is None:
-            found = WorkspaceState(workspace, domain_config(self.settings))
+            found = WorkspaceState(workspace, domain_config(self.settings), authentic_models=True)
             self.states[workspace] = found
         return found
 
@@ -82,9 +92,8 @@ class Processor:
             touches, crm = event_rows(items, _persons(state, items, outputs.touch_persons), now)
             rows["touchpoints"].extend(touches)
             rows["crm_events"].extend(crm)
-            for name in ("identity_merges", "identity_refusals", "opportunity_chains"):
+            for name in DOMAIN_TABLES:
                 rows[name].extend(getattr(outputs, name))
-            rows["attribution_credits"].extend(outputs.attribution_credits)
         rows["dead_letters"] = dead_rows
         dead = [
             (records[i], row) for i, row in zip(_failed(records, valid), dead_rows, strict=True)

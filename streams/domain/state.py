@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields
 
 from schemas.events import (
     ContactUpserted,
+    Direction,
     EmailExchanged,
     Envelope,
     HelpGiven,
@@ -25,9 +26,11 @@ from schemas.events import (
     LeadCreated,
     Meeting,
     OpportunityCreated,
+    SocialInteraction,
 )
 from schemas.keys import contact_key, email_key, handle_key, ref_keys
 from streams.domain.attribution import credit_rows
+from streams.domain.authenticity import Authenticity, Flag
 from streams.domain.chains import (
     MILESTONE_TYPES,
     Opportunity,
@@ -39,12 +42,16 @@ from streams.domain.chains import (
 from streams.domain.config import DomainConfig
 from streams.domain.identity import IdentityGraph, LinkResult
 from streams.domain.journeys import Journeys, order_key
+from streams.domain.karma import Act, Karma, Return
 from streams.domain.markov import Path
 from streams.domain.memory import deep_size
+from streams.domain.relationships import daily_row, relationship_row
 from streams.domain.rows import Row, to_datetime
 from streams.domain.touches import Touch, epoch, touch_from_event, touch_subject_keys
+from streams.enrich import infer_intent
 
 DAY = 86400
+AUTHENTIC_SUFFIX = "_authentic"  # authenticity-weighted variant of every model
 _ALWAYS = -(2**62)  # a merge may change any chain of the person
 
 
@@ -57,6 +64,10 @@ class Outputs:
     identity_refusals: list[Row] = field(default_factory=list)
     opportunity_chains: list[Row] = field(default_factory=list)
     attribution_credits: list[Row] = field(default_factory=list)
+    relationships: list[Row] = field(default_factory=list)
+    relationships_daily: list[Row] = field(default_factory=list)
+    karma_ledger: list[Row] = field(default_factory=list)
+    authenticity_flags: list[Row] = field(default_factory=list)
 
     def __len__(self) -> int:
         return sum(len(getattr(self, f.name)) for f in fields(self))
@@ -76,6 +87,8 @@ class _Batch:
     accounts: set[str] = field(default_factory=set)  # new members
     opportunities: set[str] = field(default_factory=set)
     account_persons: set[str] = field(default_factory=set)  # current account to redo
+    merged: list[tuple[str, str]] = field(default_factory=list)  # (from, into)
+    karma_persons: set[str] = field(default_factory=set)  # returns may have changed
 
     def touched(self, person: str, at: int) -> None:
         """Note a change to a person's journey from ``at`` on: chains whose
@@ -84,8 +97,13 @@ class _Batch:
 
 
 class WorkspaceState:
-    def __init__(self, workspace: str, config: DomainConfig | None = None) -> None:
+    def __init__(
+        self, workspace: str, config: DomainConfig | None = None, *, authentic_models: bool = False
+    ) -> None:
+        """``authentic_models`` adds the ``*_authentic`` variant of every model to the
+        credits (the runtime turns it on; off, credits are exactly the configured models)."""
         self.workspace = workspace
+        self.authentic_models = authentic_models
         self.config = config or DomainConfig()
         self.graph = IdentityGraph(workspace, self.config.limits)
         self.journeys = Journeys(self.config.max_steps)
@@ -95,6 +113,9 @@ class WorkspaceState:
         self._opps_by_contact: dict[str, set[str]] = {}
         self._opps_by_account: dict[str, set[str]] = {}
         self._refused_events: set[str] = set()
+        self.authenticity = Authenticity()
+        self.karma = Karma()
+        self.watermark = 0  # latest event time seen: the as_of of derived rows
 
     # -- applying events -------------------------------------------------
 
@@ -112,13 +133,19 @@ class WorkspaceState:
                 raise ValueError(f"event {event.event_id} is for workspace {event.workspace}")
             unique.setdefault(event.event_id, event)
         ordered = sorted(unique.values(), key=lambda e: (e.occurred_at, e.event_id))
+        if ordered:
+            self.watermark = max(self.watermark, epoch(ordered[-1]))
         for event in ordered:
             self._apply_identity(event, batch)
         for event in ordered:
             self._apply_crm(event, batch)
         self._refresh_accounts(batch)
         self._apply_touches(ordered, batch)
+        self._refresh_flags(batch)
         self._rebuild_chains(batch)
+        if batch.emit:
+            self._emit_relationships(batch)
+            self._emit_karma(batch)
         return batch.out
 
     def _link(self, keys: list[str], event: Envelope, reason: str, batch: _Batch) -> None:
@@ -130,6 +157,8 @@ class WorkspaceState:
     def _record_link(self, result: LinkResult, event: Envelope, batch: _Batch) -> None:
         for m in result.merges:
             self.journeys.merge(m.from_person_id, m.into_person_id)
+            self.karma.merge(m.from_person_id, m.into_person_id)
+            batch.merged.append((m.from_person_id, m.into_person_id))
             batch.touched(m.into_person_id, _ALWAYS)
             batch.account_persons.add(m.into_person_id)
             if batch.emit:
@@ -220,16 +249,22 @@ class WorkspaceState:
 
     def _apply_touches(self, ordered: list[Envelope], batch: _Batch) -> None:
         by_person: dict[str, list[Touch]] = {}
+        events: dict[str, Envelope] = {}
         for event in ordered:
+            if isinstance(event, SocialInteraction) and event.handle is None:
+                self.authenticity.observe(event)  # a post: deduplicated there
             touch = touch_from_event(event, self.graph)
             if touch is not None:
                 person = self.graph.person_of(touch_subject_keys(event)[0])
                 by_person.setdefault(person, []).append(touch)
+                events[event.event_id] = event
         for person, touches in by_person.items():
             fresh = self.journeys.add(person, touches)
             if not fresh:
                 continue
             batch.touched(person, min(t.at for t in fresh))
+            for t in fresh:
+                self._observe_touch(person, t, events[t.event_id], batch)
             if batch.emit:
                 account = self.graph.account_of(person)
                 batch.out.touch_persons.extend(
@@ -242,6 +277,104 @@ class WorkspaceState:
                     }
                     for t in fresh
                 )
+
+    def _observe_touch(self, person: str, t: Touch, event: Envelope, batch: _Batch) -> None:
+        """Feed a new touch to authenticity and the karma ledger."""
+        own = ""
+        if isinstance(event, SocialInteraction):
+            self.authenticity.observe(event)
+            own = handle_key(event.platform.value, event.own_account)
+        if isinstance(event, Introduction) and t.introducer is not None:
+            introducer = self.graph.resolve(t.introducer)
+            ret = Return(t.at, "introduction", 0.0, t.event_id)
+            self.karma.returned(introducer, t.event_id, ret)
+            batch.karma_persons.add(introducer)
+        direction = getattr(event, "direction", None)
+        if direction is Direction.inbound and t.action == "recommend":
+            ret = Return(t.at, "recommendation", 0.0, t.event_id)
+            self.karma.returned(person, t.event_id, ret)
+        elif direction is Direction.outbound:
+            assert isinstance(event, SocialInteraction | EmailExchanged | HelpGiven)
+            intent, inferred = infer_intent(event)
+            if intent.value != "neutral":
+                act = Act(
+                    t.at, t.event_id, intent.value, inferred, t.channel, t.action, own, t.campaign
+                )
+                self.karma.act(person, act)
+        batch.karma_persons.add(person)
+
+    def _refresh_flags(self, batch: _Batch) -> None:
+        changed = self.authenticity.refresh()
+        if not batch.emit:
+            return
+        as_of = to_datetime(self.watermark)
+        for flag, raised in changed:
+            batch.out.authenticity_flags.append(self._flag_row(flag, raised, as_of))
+
+    def _flag_row(self, flag: Flag, raised: bool, as_of: object) -> Row:
+        person = self.graph.person_of(flag.subject_key) if flag.flag != "broadcast_only" else ""
+        return {
+            "workspace": self.workspace,
+            "flag": flag.flag,
+            "own_account": flag.own_account,
+            "subject_key": flag.subject_key,
+            "person_id": person,
+            "group_id": flag.group_id,
+            "group_size": flag.group_size,
+            "first_at": to_datetime(flag.first_at),
+            "last_at": to_datetime(flag.last_at),
+            "acts": flag.acts,
+            "flagged": raised,
+            "as_of": as_of,
+        }
+
+    # -- relationships and karma ---------------------------------------------
+
+    def _emit_relationships(self, batch: _Batch) -> None:
+        persons = {self.graph.resolve(p) for p in batch.persons}
+        for from_person, into in batch.merged:
+            live = self.graph.resolve(into)
+            persons.add(live)
+            row = relationship_row(
+                self.workspace, from_person, None, (), 0, self.watermark, merged_into=live
+            )
+            batch.out.relationships.append(row)
+            batch.out.relationships_daily.append(daily_row(row))
+        for person in sorted(persons):
+            touches = self.journeys.get(person)
+            if not touches:
+                continue
+            row = relationship_row(
+                self.workspace,
+                person,
+                self.graph.account_of(person),
+                touches,
+                self.journeys.count_until(person, 2**62),
+                self.watermark,
+            )
+            batch.out.relationships.append(row)
+            batch.out.relationships_daily.append(daily_row(row))
+
+    def _emit_karma(self, batch: _Batch) -> None:
+        persons = {self.graph.resolve(p) for p in batch.karma_persons}
+        persons |= {self.graph.resolve(into) for _, into in batch.merged}
+        for oid in batch.opportunities:
+            opp = self.opportunities[oid]
+            if opp.created is not None:
+                persons |= self._scope(opp)[1]
+        for person in sorted(persons):
+            if person not in self.karma.acts:
+                continue
+            opps = []
+            for oid in self._opportunities_of(person):
+                opp = self.opportunities[oid]
+                if opp.created_at is not None:
+                    opps.append(Return(opp.created_at, "opportunity", opp.value, opp.kind))
+            batch.out.karma_ledger.extend(
+                self.karma.rows(
+                    self.workspace, person, self.graph.account_of(person), opps, self.watermark
+                )
+            )
 
     # -- chains ------------------------------------------------------------
 
@@ -318,14 +451,28 @@ class WorkspaceState:
             resolve=self.graph.resolve,
         )
         out.opportunity_chains.append(row)
-        out.attribution_credits.extend(
-            credit_rows(
+        credits = credit_rows(
+            row,
+            touches,
+            self.config.models,
+            half_life_days=self.config.half_life_days,
+            conversion_at=opp.end,
+        )
+        out.attribution_credits.extend(credits)
+        if not self.authentic_models:
+            return
+        weights = [self.authenticity.weight(t.event_id) for t in touches]
+        if min(weights, default=1.0) < 1.0:
+            credits = credit_rows(
                 row,
                 touches,
                 self.config.models,
+                weights=weights,
                 half_life_days=self.config.half_life_days,
                 conversion_at=opp.end,
             )
+        out.attribution_credits.extend(
+            {**r, "model": r["model"] + AUTHENTIC_SUFFIX} for r in credits
         )
 
     def chain_rows(self) -> Outputs:

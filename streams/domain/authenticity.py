@@ -1,0 +1,282 @@
+"""Engagement authenticity: reciprocity rings, engagement pods, broadcast-only accounts.
+
+The seeds say follow-for-follow and like-for-like groups are worth $0 and that
+push-only pages miss the point. Three detectors, all folds over the set of
+events seen (so the flags after a set of events do not depend on arrival order):
+
+* **Reciprocity ring** (follow-for-follow, like-for-like). A *pair* is one of our
+  own accounts and one handle. A pair is a *ring candidate* when it exchanged
+  the same act both ways (inbound follow and outbound follow, or inbound like
+  and outbound like) within ``reciprocal_window_s`` and every act of the pair
+  lies within ``reciprocal_window_s`` of its first act: no further engagement.
+  Candidates of one own account whose first acts follow each other within
+  ``ring_gap_s`` form a group; a group of at least ``min_ring_size`` is a ring
+  and every member is flagged ``reciprocity_ring``. A later act of a member
+  ends "no further engagement" and un-flags it (and may dissolve the ring).
+* **Engagement pod**. An inbound like or share on one of our posts is *lockstep*
+  when it comes within ``pod_lag_s`` of the post. A pair is a pod candidate
+  with at least ``min_pod_posts`` lockstep acts making at least
+  ``min_pod_share`` of its acts on our posts; at least ``min_pod_size``
+  candidates on one own account are a pod, each flagged ``engagement_pod``.
+  Post times come from the ``post`` events; acts seen before their post wait.
+* **Broadcast-only** own account: at least ``min_broadcast_posts`` posts and no
+  outbound act other than posting (no reply, like, share, DM, follow...).
+
+Weights: the acts of a flagged ring or pod member (for a pod, its lockstep
+acts) are *suspect* and weigh 0 in the ``*_authentic`` attribution models.
+Broadcast-only is a flag on our own account, not on anyone's engagement, so it
+does not change weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from schemas.events import Action, Direction, SocialInteraction
+from schemas.keys import handle_key
+from streams.domain.touches import epoch
+
+MINUTE = 60
+HOUR = 3600
+DAY = 86400
+RING = "reciprocity_ring"
+POD = "engagement_pod"
+BROADCAST = "broadcast_only"
+_RECIPROCAL = (Action.follow.value, Action.like.value)
+_POD_ACTS = frozenset({Action.like, Action.share})
+
+
+@dataclass(frozen=True)
+class AuthenticityConfig:
+    reciprocal_window_s: int = DAY
+    ring_gap_s: int = 2 * DAY
+    min_ring_size: int = 5
+    pod_lag_s: int = 30 * MINUTE
+    min_pod_posts: int = 5
+    min_pod_share: float = 0.7
+    min_pod_size: int = 3
+    min_broadcast_posts: int = 10
+
+
+class Pair:
+    """What one handle did with one of our accounts, as order-free aggregates."""
+
+    __slots__ = (
+        "acts",
+        "event_ids",
+        "first_at",
+        "in_first",
+        "last_at",
+        "lockstep",
+        "lockstep_ids",
+        "on_posts",
+        "out_first",
+    )
+
+    def __init__(self) -> None:
+        self.first_at = 2**62
+        self.last_at = -(2**62)
+        self.acts = 0
+        self.in_first: dict[str, int] = {}  # action -> earliest inbound time
+        self.out_first: dict[str, int] = {}
+        self.event_ids: list[str] = []  # kept only while few: a candidate has few acts
+        self.on_posts = 0
+        self.lockstep = 0
+        self.lockstep_ids: list[str] = []
+
+    def add(self, at: int, event_id: str, direction: str, action: str) -> None:
+        self.first_at = min(self.first_at, at)
+        self.last_at = max(self.last_at, at)
+        self.acts += 1
+        if len(self.event_ids) < 16:
+            self.event_ids.append(event_id)
+        if action in _RECIPROCAL:
+            firsts = self.in_first if direction == Direction.inbound.value else self.out_first
+            firsts[action] = min(at, firsts.get(action, at))
+
+    def ring_candidate(self, window: int) -> bool:
+        if self.last_at - self.first_at > window or self.acts > 16:
+            return False
+        return any(
+            abs(self.in_first[a] - self.out_first[a]) <= window
+            for a in _RECIPROCAL
+            if a in self.in_first and a in self.out_first
+        )
+
+
+@dataclass
+class _Own:
+    """One of our own accounts: its posts and the pairs it is part of."""
+
+    posts: dict[str, int] = field(default_factory=dict)  # content_ref -> post time
+    post_ids: set[str] = field(default_factory=set)
+    pending: dict[str, list[tuple[str, int, str]]] = field(default_factory=dict)
+    outbound_acts: int = 0
+
+
+@dataclass(frozen=True)
+class Flag:
+    flag: str
+    own_account: str
+    subject_key: str
+    group_id: str
+    group_size: int
+    first_at: int
+    last_at: int
+    acts: int
+
+
+class Authenticity:
+    """Flags of one workspace, updated one batch at a time."""
+
+    def __init__(self, config: AuthenticityConfig | None = None) -> None:
+        self.config = config or AuthenticityConfig()
+        self.pairs: dict[tuple[str, str], Pair] = {}
+        self.own: dict[str, _Own] = {}
+        self.flags: dict[tuple[str, str, str], Flag] = {}  # (flag, own, subject) -> flag
+        self.suspect: set[str] = set()  # event ids weighing 0
+        self._rings: dict[str, dict[str, Pair]] = {}  # own -> ring candidates
+        self._pods: dict[str, dict[str, Pair]] = {}  # own -> pod candidates
+        self._dirty: set[str] = set()
+        self._dirty_pairs: set[tuple[str, str]] = set()
+
+    # -- folding events in ---------------------------------------------------
+
+    def observe(self, event: SocialInteraction) -> None:
+        """Fold one social event in; the caller passes each event once."""
+        own_key = handle_key(event.platform.value, event.own_account)
+        own = self.own.setdefault(own_key, _Own())
+        at = epoch(event)
+        if event.action is Action.post:
+            if event.event_id in own.post_ids:
+                return
+            own.post_ids.add(event.event_id)
+            self._dirty.add(own_key)
+            if event.content_ref and event.content_ref not in own.posts:
+                own.posts[event.content_ref] = at
+                for member, when, eid in own.pending.pop(event.content_ref, []):
+                    self._on_post(self.pairs[own_key, member], at, when, eid)
+                    self._dirty_pairs.add((own_key, member))
+            return
+        if event.direction is Direction.outbound:
+            own.outbound_acts += 1
+        if event.handle is None:
+            return
+        member = handle_key(event.platform.value, event.handle)
+        pair = self.pairs.get((own_key, member))
+        if pair is None:
+            pair = self.pairs[own_key, member] = Pair()
+        pair.add(at, event.event_id, event.direction.value, event.action.value)
+        self._dirty.add(own_key)
+        self._dirty_pairs.add((own_key, member))
+        if (
+            event.direction is Direction.inbound
+            and event.action in _POD_ACTS
+            and event.content_ref is not None
+        ):
+            posted = own.posts.get(event.content_ref)
+            if posted is None:
+                own.pending.setdefault(event.content_ref, []).append((member, at, event.event_id))
+            else:
+                self._on_post(pair, posted, at, event.event_id)
+
+    def _on_post(self, pair: Pair, posted: int, at: int, event_id: str) -> None:
+        pair.on_posts += 1
+        if 0 <= at - posted <= self.config.pod_lag_s:
+            pair.lockstep += 1
+            pair.lockstep_ids.append(event_id)
+
+    # -- detecting -------------------------------------------------------------
+
+    def refresh(self) -> list[tuple[Flag, bool]]:
+        """Re-run the detectors on own accounts changed since the last call.
+
+        Returns the flags whose state changed: (flag, True) when raised or
+        changed, (flag, False) when lifted.
+        """
+        cfg = self.config
+        for own_key, member in self._dirty_pairs:
+            pair = self.pairs[own_key, member]
+            rings = self._rings.setdefault(own_key, {})
+            pods = self._pods.setdefault(own_key, {})
+            if pair.ring_candidate(cfg.reciprocal_window_s):
+                rings[member] = pair
+            else:
+                rings.pop(member, None)
+            if pair.lockstep >= cfg.min_pod_posts and pair.lockstep >= cfg.min_pod_share * (
+                pair.on_posts
+            ):
+                pods[member] = pair
+            else:
+                pods.pop(member, None)
+        self._dirty_pairs.clear()
+        changed: list[tuple[Flag, bool]] = []
+        for own_key in sorted(self._dirty):
+            found = self._detect(own_key)
+            old = {k: f for k, f in self.flags.items() if k[1] == own_key}
+            for key, flag in found.items():
+                if old.get(key) != flag:
+                    changed.append((flag, True))
+                self.flags[key] = flag
+            for key, flag in old.items():
+                if key not in found:
+                    del self.flags[key]
+                    changed.append((flag, False))
+        self._dirty.clear()
+        if changed:
+            self._suspects()
+        return changed
+
+    def _detect(self, own_key: str) -> dict[tuple[str, str, str], Flag]:
+        cfg = self.config
+        found: dict[tuple[str, str, str], Flag] = {}
+        candidates = sorted(
+            ((p.first_at, m, p) for m, p in self._rings.get(own_key, {}).items()),
+            key=lambda c: c[:2],
+        )
+        group: list[tuple[int, str, Pair]] = []
+        for item in [*candidates, None]:
+            if item is not None and (not group or item[0] - group[-1][0] <= cfg.ring_gap_s):
+                group.append(item)
+                continue
+            if len(group) >= cfg.min_ring_size:
+                gid = f"{RING}:{own_key}:{group[0][0]}"
+                for _, member, pair in group:
+                    found[RING, own_key, member] = _flag(
+                        RING, own_key, member, gid, len(group), pair
+                    )
+            group = [] if item is None else [item]
+        pod = sorted(self._pods.get(own_key, {}).items())
+        if len(pod) >= cfg.min_pod_size:
+            gid = f"{POD}:{own_key}"
+            for member, pair in pod:
+                found[POD, own_key, member] = _flag(POD, own_key, member, gid, len(pod), pair)
+        own = self.own[own_key]
+        if len(own.post_ids) >= cfg.min_broadcast_posts and own.outbound_acts == 0:
+            posts = sorted(own.posts.values()) or [0]
+            found[BROADCAST, own_key, own_key] = Flag(
+                BROADCAST, own_key, own_key, f"{BROADCAST}:{own_key}", 1, posts[0], posts[-1],
+                len(own.post_ids),
+            )  # fmt: skip
+        return found
+
+    def _suspects(self) -> None:
+        suspect: set[str] = set()
+        for (flag, own, member), _ in self.flags.items():
+            pair = self.pairs.get((own, member))
+            if pair is None:
+                continue
+            suspect.update(pair.event_ids if flag == RING else pair.lockstep_ids)
+        self.suspect = suspect
+
+    def weight(self, event_id: str) -> float:
+        """Authenticity weight of a touch: 0 for suspect acts, else 1."""
+        return 0.0 if event_id in self.suspect else 1.0
+
+    def ring_members(self) -> set[tuple[str, str]]:
+        """(own account key, member handle key) of every flagged ring member."""
+        return {(own, member) for (flag, own, member) in self.flags if flag == RING}
+
+
+def _flag(kind: str, own: str, member: str, gid: str, size: int, pair: Pair) -> Flag:
+    return Flag(kind, own, member, gid, size, pair.first_at, pair.last_at, pair.acts)

@@ -1,0 +1,153 @@
+"""Relationship strength: one 0-100 score per (workspace, person) and its parts.
+
+The seeds: relationships take years, move across platforms and offline, and
+must not be contact made only when we need something. Each component is in
+[0, 1]; the score is ``100 x`` their weighted sum (weights in ``WEIGHTS``):
+
+* ``recency`` (0.25): ``2 ** (-days since the last touch / 90)``, measured at
+  ``as_of`` (the latest event time the workspace has seen);
+* ``frequency`` (0.20): touches in the 365 days before ``as_of``,
+  ``log(1 + n) / log(1 + 50)`` capped at 1 (50 touches a year is full marks);
+* ``reciprocity`` (0.20): ``min(inbound, outbound) / max(inbound, outbound)``
+  over directional touches; meetings and introductions count both ways;
+* ``channel_breadth`` (0.10): ``(distinct channels - 1) / 2`` capped at 1: the
+  conversation carried to a second and third platform or offline;
+* ``offline`` (0.15): meetings, calls and introductions, ``n / 3`` capped at 1;
+* ``tenure`` (0.10): days from the first to the last touch / 730, capped at 1.
+
+Flags: ``ask_only`` when at least two of our outbound acts are asks and asks
+outnumber gives; ``one_way_inbound`` (they act, we
+never answer) and ``one_way_outbound`` (we act, they never do) after 3 touches.
+
+Only the newest ``max_steps`` touches of a journey are kept, so the counts
+above come from those (``touch_count`` is exact).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from streams.domain.rows import Row, to_datetime
+from streams.domain.touches import INTRODUCTION, Touch
+
+DAY = 86400
+WEIGHTS = {
+    "recency": 0.25,
+    "frequency": 0.20,
+    "reciprocity": 0.20,
+    "channel_breadth": 0.10,
+    "offline": 0.15,
+    "tenure": 0.10,
+}
+RECENCY_HALF_LIFE_DAYS = 90.0
+FULL_FREQUENCY = 50
+FULL_TENURE_DAYS = 730.0
+_OFFLINE = frozenset({"meeting", INTRODUCTION})
+_GIVING = frozenset({"recommend", "share", "mention", "help_given"})
+_PITCH = frozenset({"dm", "email_exchanged"})
+
+
+def touch_intent(t: Touch) -> tuple[str, bool]:
+    """(intent, inferred) of a touch, by the rules of ``streams.enrich.infer_intent``."""
+    if t.intent is not None:
+        return t.intent, False
+    if t.action in _GIVING or t.action == INTRODUCTION:
+        return "give", True
+    if t.action in _PITCH and t.direction == "outbound" and t.campaign:
+        return "ask", True
+    return "neutral", True
+
+
+def strength(touches: Sequence[Touch], touch_count: int, as_of: int) -> Row:
+    """Score, components and flags of one person's journey (oldest touch first)."""
+    if not touches:
+        return {"score": 0.0, **dict.fromkeys(WEIGHTS, 0.0), "flags": [], "ask_only": False}
+    first, last = touches[0].at, touches[-1].at
+    inbound = outbound = offline = gives = asks = 0
+    recent = 0
+    for t in touches:
+        if t.action in _OFFLINE:
+            offline += 1
+            inbound += 1
+            outbound += 1
+        elif t.direction == "inbound":
+            inbound += 1
+        elif t.direction == "outbound":
+            outbound += 1
+            intent = touch_intent(t)[0]
+            gives += intent == "give"
+            asks += intent == "ask"
+        if as_of - t.at <= 365 * DAY:
+            recent += 1
+    channels = sorted({t.channel for t in touches})
+    parts = {
+        "recency": 2.0 ** (-max(0, as_of - last) / DAY / RECENCY_HALF_LIFE_DAYS),
+        "frequency": min(1.0, math.log1p(recent) / math.log1p(FULL_FREQUENCY)),
+        "reciprocity": min(inbound, outbound) / max(inbound, outbound, 1),
+        "channel_breadth": min(1.0, (len(channels) - 1) / 2),
+        "offline": min(1.0, offline / 3),
+        "tenure": min(1.0, (last - first) / DAY / FULL_TENURE_DAYS),
+    }
+    flags = []
+    ask_only = asks >= 2 and asks > gives
+    if ask_only:
+        flags.append("ask_only")
+    if len(touches) >= 3 and outbound == 0:
+        flags.append("one_way_inbound")
+    if len(touches) >= 3 and inbound == 0:
+        flags.append("one_way_outbound")
+    score = 100.0 * sum(WEIGHTS[k] * v for k, v in parts.items())
+    return {
+        "score": round(score, 3),
+        **{k: round(v, 4) for k, v in parts.items()},
+        "touch_count": touch_count,
+        "inbound_count": inbound,
+        "outbound_count": outbound,
+        "offline_count": offline,
+        "gives": gives,
+        "asks": asks,
+        "channels": channels,
+        "first_touch_at": to_datetime(first),
+        "last_touch_at": to_datetime(last),
+        "ask_only": ask_only,
+        "flags": flags,
+    }
+
+
+def relationship_row(
+    workspace: str,
+    person_id: str,
+    account_id: str | None,
+    touches: Sequence[Touch],
+    touch_count: int,
+    as_of: int,
+    merged_into: str = "",
+) -> Row:
+    """A ``relationships`` row; a merged-away person gets an empty row naming its survivor."""
+    parts = strength(touches, touch_count, as_of)
+    if not touches:
+        parts |= {
+            "touch_count": 0,
+            "inbound_count": 0,
+            "outbound_count": 0,
+            "offline_count": 0,
+            "gives": 0,
+            "asks": 0,
+            "channels": [],
+            "first_touch_at": to_datetime(0),
+            "last_touch_at": to_datetime(0),
+        }
+    return {
+        "workspace": workspace,
+        "person_id": person_id,
+        "account_id": account_id or "",
+        **parts,
+        "merged_into": merged_into,
+        "as_of": to_datetime(as_of),
+    }
+
+
+def daily_row(row: Row) -> Row:
+    """The ``relationships_daily`` row of a ``relationships`` row: the same, plus its day."""
+    return {**row, "day": row["as_of"].date()}

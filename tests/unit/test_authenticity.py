@@ -1,0 +1,152 @@
+"""Authenticity: rings found on a generated world, flags lifted by later engagement."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from oppchain.generator import generate
+from schemas.events import EVENT_ADAPTER, Envelope, SocialInteraction
+from streams.domain.authenticity import POD, RING, Authenticity
+from streams.domain.state import WorkspaceState
+
+T0 = datetime(2024, 3, 1, tzinfo=UTC)
+
+
+def social(
+    minutes: float, handle: str | None, direction: str, action: str, platform: str = "x", **kw: Any
+) -> Any:
+    return SocialInteraction(
+        event_id=f"e{minutes}-{handle}-{direction}-{action}-{kw.get('content_ref')}",
+        occurred_at=T0 + timedelta(minutes=minutes),
+        source="test",
+        workspace="w",
+        platform=platform,
+        own_account="us",
+        handle=handle,
+        direction=direction,
+        action=action,
+        **kw,
+    )
+
+
+def ring(size: int, start: float = 0.0) -> list[Any]:
+    events = []
+    for i in range(size):
+        at = start + i * 30
+        events += [
+            social(at, f"r{i}", "inbound", "follow"),
+            social(at + 5, f"r{i}", "inbound", "like"),
+            social(at + 60, f"r{i}", "outbound", "follow"),
+        ]
+    return events
+
+
+def test_rings_found_on_generated_world_with_precision_and_recall() -> None:
+    world = generate(3, days=730, events=80_000)
+    by_ws: dict[str, list[Envelope]] = defaultdict(list)
+    for line in world.events:
+        event = EVENT_ADAPTER.validate_json(line)
+        by_ws[event.workspace].append(event)
+    tp = fp = fn = 0
+    for ws, events in by_ws.items():
+        state = WorkspaceState(ws)
+        for i in range(0, len(events), 5000):
+            state.apply(events[i : i + 5000])
+        found = state.authenticity.ring_members()
+        truth = {(g["own_account"], m) for g in world.truth["rings"][ws] for m in g["members"]}
+        tp += len(found & truth)
+        fp += len(found - truth)
+        fn += len(truth - found)
+        broadcast = {o for (f, o, _) in state.authenticity.flags if f == "broadcast_only"}
+        assert broadcast == set(world.truth["broadcast_only_accounts"][ws])
+        pods = {(o, m) for (f, o, m) in state.authenticity.flags if f == POD}
+        truth_pods = {(g["own_account"], m) for g in world.truth["pods"][ws] for m in g["members"]}
+        assert len(pods & truth_pods) >= 0.9 * len(truth_pods)
+    assert tp > 0
+    precision, recall = tp / (tp + fp), tp / (tp + fn)
+    assert precision >= 0.9 and recall >= 0.9, (precision, recall)
+
+
+def test_ring_flags_then_later_engagement_lifts_the_flag() -> None:
+    auth = Authenticity()
+    for event in ring(6):
+        auth.observe(event)
+    raised = auth.refresh()
+    assert {(f.flag, f.subject_key) for f, up in raised if up} == {
+        (RING, f"x:r{i}") for i in range(6)
+    }
+    assert auth.weight(ring(6)[0].event_id) == 0.0
+    auth.observe(social(60 * 24 * 30, "r0", "inbound", "reply"))
+    changed = auth.refresh()
+    lifted = {f.subject_key for f, up in changed if not up}
+    assert lifted == {"x:r0"}  # r0 engaged again; the other five still make a ring
+    assert auth.ring_members() == {("x:us", f"x:r{i}") for i in range(1, 6)}
+    assert auth.weight(ring(6)[0].event_id) == 1.0
+
+
+def test_small_groups_are_not_rings() -> None:
+    auth = Authenticity()
+    for event in ring(3):
+        auth.observe(event)
+    auth.refresh()
+    assert auth.ring_members() == set()
+
+
+def test_pods_act_in_lockstep_on_our_posts_whatever_the_order() -> None:
+    events = []
+    for p in range(8):
+        ref = f"post{p}"
+        events.append(social(p * 1440, None, "outbound", "post", content_ref=ref))
+        for m in range(4):
+            events.append(social(p * 1440 + 3 + m, f"p{m}", "inbound", "like", content_ref=ref))
+    events.append(social(100, "fan", "inbound", "like", content_ref="post0"))
+    flags = []
+    for order in (events, random.Random(1).sample(events, len(events))):
+        auth = Authenticity()
+        for event in order:
+            auth.observe(event)
+        auth.refresh()
+        flags.append(set(auth.flags))
+    assert flags[0] == flags[1]
+    assert {m for (f, _, m) in flags[0] if f == POD} == {f"x:p{m}" for m in range(4)}
+
+
+def test_authentic_credits_give_flagged_touches_nothing() -> None:
+    from schemas.events import ContactUpserted, ContractSigned, OpportunityCreated
+
+    def env(minutes: float, eid: str) -> dict[str, Any]:
+        return {
+            "event_id": eid,
+            "occurred_at": T0 + timedelta(minutes=minutes),
+            "source": "t",
+            "workspace": "w",
+        }
+
+    events: list[Any] = ring(6)
+    events.append(social(2000, "r1", "inbound", "reply", platform="linkedin"))
+    handles = ({"platform": "x", "handle": "r1"}, {"platform": "linkedin", "handle": "r1"})
+    events.append(ContactUpserted(**env(1, "c"), contact_id="C", handles=handles))
+    events.append(
+        OpportunityCreated(
+            **env(3000, "o"),
+            opportunity_id="O",
+            contact_id="C",
+            kind="monetary",
+            opportunity_type="deal",
+            amount=100.0,
+        )
+    )
+    events.append(ContractSigned(**env(4000, "s"), opportunity_id="O", amount=100.0))
+    state = WorkspaceState("w", authentic_models=True)
+    out = state.apply(events)
+    linear = [r for r in out.attribution_credits if r["model"] == "linear"]
+    authentic = [r for r in out.attribution_credits if r["model"] == "linear_authentic"]
+    assert len(linear) == 4 and sum(r["credit_value"] for r in linear) == pytest.approx(100.0)
+    assert [(r["channel"], r["credit_value"]) for r in authentic] == [("linkedin", 100.0)]
+    flags = {(r["flag"], r["subject_key"]) for r in out.authenticity_flags if r["flagged"]}
+    assert (RING, "x:r1") in flags

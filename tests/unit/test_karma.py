@@ -1,0 +1,93 @@
+"""Karma ledger: gives and asks, the returns that followed and the lag."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from schemas.events import (
+    ContactUpserted,
+    HelpGiven,
+    Introduction,
+    OpportunityCreated,
+    SocialInteraction,
+)
+from streams.domain.state import WorkspaceState
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def env(day: float, eid: str) -> dict[str, Any]:
+    return {
+        "event_id": eid,
+        "occurred_at": T0 + timedelta(days=day),
+        "source": "t",
+        "workspace": "w",
+    }
+
+
+def si(day: float, handle: str, action: str, direction: str, **kw: Any) -> SocialInteraction:
+    return SocialInteraction(
+        **env(day, f"{handle}-{day}-{action}-{direction}"),
+        platform="x",
+        own_account="us",
+        handle=handle,
+        direction=direction,
+        action=action,
+        **kw,
+    )
+
+
+def test_gives_and_asks_with_returns_and_lag() -> None:
+    state = WorkspaceState("w")
+    out = state.apply(
+        [
+            si(0, "ann", "recommend", "outbound"),  # inferred give
+            si(1, "ann", "dm", "outbound", campaign="c1"),  # inferred ask (pitch)
+            si(2, "ann", "like", "outbound"),  # neutral: not in the ledger
+            HelpGiven(
+                **env(3, "help"),
+                person={"platform": "x", "handle": "ann"},
+                direction="outbound",
+                help_kind="advice",
+            ),
+        ]
+    )
+    rows = {r["act_event_id"]: r for r in out.karma_ledger}
+    assert {(r["intent"], r["action"], r["intent_inferred"]) for r in rows.values()} == {
+        ("give", "recommend", True),
+        ("ask", "dm", True),
+        ("give", "help_given", True),
+    }
+    assert all(
+        r["opportunities_after"] == 0 and r["first_return_at"] is None for r in rows.values()
+    )
+    out = state.apply(
+        [
+            ContactUpserted(
+                **env(4, "c"), contact_id="C", handles=({"platform": "x", "handle": "ann"},)
+            ),
+            si(10, "ann", "recommend", "inbound"),
+            Introduction(
+                **env(20, "intro"),
+                introducer={"platform": "x", "handle": "ann"},
+                person={"platform": "x", "handle": "bob"},
+            ),
+            OpportunityCreated(
+                **env(30, "o"),
+                opportunity_id="O",
+                contact_id="C",
+                kind="social",
+                opportunity_type="collaboration",
+                amount=500.0,
+            ),
+        ]
+    )
+    rows = {r["act_event_id"]: r for r in out.karma_ledger}
+    give = rows["ann-0-recommend-outbound"]
+    assert give["opportunities_after"] == 1 and give["opportunity_value_after"] == 500.0
+    assert give["opportunity_kinds"] == ["social"] and give["days_to_opportunity"] == 30.0
+    assert give["introductions_after"] == 1 and give["recommendations_after"] == 1
+    assert give["first_return_kind"] == "recommendation" and give["days_to_first_return"] == 10.0
+    assert rows["help"]["days_to_opportunity"] == 27.0
+    assert state.apply([si(10, "ann", "recommend", "inbound")]).karma_ledger == []
