@@ -69,11 +69,9 @@ def nice_ticks(low: float, high: float, count: int = 4) -> list[float]:
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
     start = math.floor(low / step) * step
-    ticks = []
-    tick = start
-    while tick <= high + step * 0.5:
-        ticks.append(round(tick, 10))
-        tick += step
+    ticks = [round(start, 10)]
+    while ticks[-1] < high:
+        ticks.append(round(ticks[-1] + step, 10))
     return ticks
 
 

@@ -166,3 +166,15 @@ def test_query_builder_layout() -> None:
         q.sql()
         == "SELECT a,\n       count() AS n\nFROM t\nWHERE x = 1\n  AND y = 2\nGROUP BY a\nLIMIT 5"
     )
+
+
+def test_chart_axes_cover_the_data_and_units_read_well() -> None:
+    from dashboards.charts import fmt, nice_ticks
+
+    for low, high in ((0, 230_000), (0, 1), (-0.2, 0.5), (0, 0.21), (3, 3)):
+        ticks = nice_ticks(low, high)
+        assert ticks[0] <= low and ticks[-1] >= high and len(ticks) <= 7
+    assert fmt(0.1875, "percentunit") == "18.8%"
+    assert fmt(573797.33) == "573.8K"
+    assert fmt(90000, "s") == "1.0 days"
+    assert fmt(None) == "–"
