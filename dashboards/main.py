@@ -22,7 +22,7 @@ def all_dashboards() -> tuple[Dashboard, ...]:
             "oppchain-roi",
             "Social ROI overview",
             "What relationships returned (opportunities, won value, revenue) against cost.",
-            (roi.headline(), roi.over_time(), roi.by_channel()),
+            (roi.headline(), roi.over_time(), roi.by_channel(), roi.all_time()),
             (*STANDARD_VARIABLES, MODEL),
         ),
         Dashboard(
@@ -43,14 +43,18 @@ def all_dashboards() -> tuple[Dashboard, ...]:
             "oppchain-relationships",
             "Relationships and karma",
             "Giving without expecting, relationship strength and who opens doors.",
-            (relationships.karma(), relationships.relationships()),
+            (relationships.karma(), relationships.strength(), relationships.relationships()),
             STANDARD_VARIABLES,
         ),
         Dashboard(
             "oppchain-authenticity",
             "Authenticity: vanity vs value",
             "Follower counts and likes against conversations and opportunities.",
-            (authenticity.vanity_vs_value(), authenticity.engagement_quality()),
+            (
+                authenticity.vanity_vs_value(),
+                authenticity.engagement_quality(),
+                authenticity.flags(),
+            ),
             STANDARD_VARIABLES,
         ),
         Dashboard(

@@ -18,12 +18,13 @@ def vanity_vs_value() -> Row:
             union_all(
                 Query(
                     (
-                        f"{time_bucket('occurred_at')} AS time",
+                        f"{time_bucket('day')} AS time",
                         "'net new followers' AS series",
-                        "toInt64(countIf(action = 'follow')) - countIf(action = 'unfollow') AS n",
+                        "toInt64(sumIf(touches, action = 'follow')) "
+                        "- sumIf(touches, action = 'unfollow') AS n",
                     ),
-                    "touchpoints",
-                    where=("direction = 'inbound'", *f.touches()),
+                    "touchpoints_daily",
+                    where=("direction = 'inbound'", *f.touches("day")),
                     group_by=("time",),
                 ),
                 Query(
@@ -169,9 +170,9 @@ def engagement_quality() -> Row:
         "Inbound engagement by action",
         "barchart",
         Query(
-            ("toString(action) AS action_", "count() AS acts"),
-            "touchpoints",
-            where=("direction = 'inbound'", *f.touches()),
+            ("toString(action) AS action_", "sum(touches) AS acts"),
+            "touchpoints_daily",
+            where=("direction = 'inbound'", *f.touches("day")),
             group_by=("action_",),
             order_by=("acts DESC",),
         ),
@@ -180,3 +181,61 @@ def engagement_quality() -> Row:
         height=6,
     )
     return Row("Engagement quality", (vanity_only, broadcast, reciprocal, actions))
+
+
+def flags() -> Row:
+    ring_share = Panel(
+        "Ring and pod share of inbound engagement",
+        "stat",
+        Query(
+            ("sum(flagged_touches) / sum(inbound_touches) AS ring_share",),
+            "ring_engagement_share",
+            where=(f.WORKSPACE,),
+        ),
+        "Inbound engagement from flagged reciprocity rings and engagement pods (whole "
+        "history: not limited by the time picker). Worth $0.",
+        unit="percentunit",
+        width=6,
+        height=8,
+    )
+    authentic = Panel(
+        "Won value by channel: linear vs authentic",
+        "barchart",
+        Query(
+            (
+                "toString(channel) AS channel",
+                "sumIf(credit_value, model = 'linear') AS linear",
+                "sumIf(credit_value, model = 'linear_authentic') AS linear_authentic",
+            ),
+            "attribution_credits_latest",
+            where=(f.WON_CHAINS, *f.credits()),
+            group_by=("channel",),
+            order_by=("linear DESC",),
+        ),
+        "Linear attribution with and without the discount on touches from rings and pods.",
+        width=10,
+        height=8,
+    )
+    groups = Panel(
+        "Flagged rings, pods and broadcast-only accounts",
+        "table",
+        Query(
+            (
+                "toString(flag) AS flag_",
+                "own_account",
+                "group_id",
+                "max(group_size) AS members",
+                "sum(acts) AS acts",
+                "max(last_at) AS last_at_",
+            ),
+            "authenticity_flags_latest",
+            where=(time_filter("last_at"), f.WORKSPACE),
+            group_by=("flag_", "own_account", "group_id"),
+            order_by=("acts DESC", "group_id"),
+            limit=30,
+        ),
+        "Flags in force: who trades likes or moves as a pod, and own accounts that only broadcast.",
+        width=8,
+        height=8,
+    )
+    return Row("Rings, pods and broadcast", (ring_share, authentic, groups))

@@ -129,4 +129,24 @@ def explorer() -> Row:
         width=8,
         stacked=True,
     )
-    return Row("Explorer", (recent, close_time, first_channel, by_kind))
+    by_type = Panel(
+        "Opportunities by kind and type",
+        "table",
+        Query(
+            (
+                "toString(kind) AS kind_",
+                "toString(opportunity_type) AS type",
+                "sum(opportunities) AS opportunities_",
+                "sum(won) AS won_",
+                "round(sum(won_value), 2) AS won_value_",
+            ),
+            "opportunities_by_kind",
+            where=(f.WORKSPACE,),
+            group_by=("kind_", "type"),
+            order_by=("kind_", "opportunities_ DESC"),
+        ),
+        "Collaborations, press, speaking and introductions next to deals (whole history: "
+        "not limited by the time picker).",
+        width=24,
+    )
+    return Row("Explorer", (recent, close_time, first_channel, by_kind, by_type))

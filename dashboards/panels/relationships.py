@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dashboards.model import Panel, Row
 from dashboards.panels import filters as f
-from dashboards.sql import Query, time_bucket
+from dashboards.sql import Query, time_bucket, time_filter, var_any
 
-OUTBOUND = "direction = 'outbound'"
 RELATIONSHIP_EVENTS = "event_type IN ('introduction', 'meeting', 'email_exchanged', 'help_given')"
+
+
+def _rollup_filters() -> tuple[str, ...]:
+    return (time_filter("day"), f.WORKSPACE, f.PLATFORM, f.CAMPAIGN)
 
 
 def karma() -> Row:
@@ -15,50 +18,149 @@ def karma() -> Row:
         return Panel(
             title,
             "stat",
-            Query((column,), "touchpoints", where=(OUTBOUND, *f.touches())),
+            Query((column,), "karma_daily", where=_rollup_filters()),
             description,
             unit=unit,
             width=6,
             height=4,
         )
 
-    gives_over_time = Panel(
-        "Outbound acts by intent",
+    over_time = Panel(
+        "Gives and asks",
         "timeseries",
         Query(
-            (
-                f"{time_bucket('occurred_at')} AS time",
-                "toString(intent) AS intent",
-                "count() AS acts",
-            ),
-            "touchpoints",
-            where=(OUTBOUND, *f.touches()),
+            (f"{time_bucket('day')} AS time", "toString(intent) AS intent", "sum(acts) AS acts"),
+            "karma_daily",
+            where=("intent IN ('give', 'ask')", *_rollup_filters()),
             group_by=("time", "intent"),
             order_by=("time", "intent"),
         ),
-        "Give (advice, links, recommendations), ask, or neutral: karma is mostly giving.",
-        width=24,
+        "Our outbound gives (advice, links, recommendations, help) and asks, from the daily "
+        "rollup: karma is mostly giving.",
+        width=12,
         stacked=True,
+    )
+    returns = Panel(
+        "What giving brought back",
+        "table",
+        Query(
+            (
+                "toString(intent) AS intent_",
+                "toString(action) AS action_",
+                "count() AS acts",
+                "countIf(opportunities_after > 0) AS followed_by_opportunity",
+                "followed_by_opportunity / acts AS share",
+                "round(quantileIf(0.5)(days_to_opportunity, days_to_opportunity IS NOT NULL))"
+                " AS median_days",
+                "sum(introductions_after) AS introductions",
+                "sum(recommendations_after) AS recommendations",
+            ),
+            "karma_ledger_latest",
+            where=(time_filter("acted_at"), f.WORKSPACE, f.CHANNEL_IS_PLATFORM, f.CAMPAIGN),
+            group_by=("intent_", "action_"),
+            order_by=("followed_by_opportunity DESC", "acts DESC"),
+        ),
+        "Karma ledger: acts followed within a year by an opportunity, an introduction or a "
+        "recommendation, and how long it took.",
+        width=12,
     )
     return Row(
         "Karma",
         (
-            stat("Gives", "countIf(intent = 'give') AS gives", "Outbound acts that give."),
-            stat("Asks", "countIf(intent = 'ask') AS asks", "Outbound acts that ask."),
+            stat("Gives", "sumIf(acts, intent = 'give') AS gives", "Outbound acts that give."),
+            stat("Asks", "sumIf(acts, intent = 'ask') AS asks", "Outbound acts that ask."),
             stat(
                 "Give to ask",
-                "if(countIf(intent = 'ask') > 0, countIf(intent = 'give') / "
-                "countIf(intent = 'ask'), NULL) AS give_to_ask",
+                "if(sumIf(acts, intent = 'ask') > 0, sumIf(acts, intent = 'give') / "
+                "sumIf(acts, intent = 'ask'), NULL) AS give_to_ask",
                 "Gives per ask: don't call only when you need something.",
             ),
-            stat(
+            Panel(
                 "Recommendations given",
-                "countIf(action = 'recommend') AS recommendations",
+                "stat",
+                Query(
+                    ("sum(touches) AS recommendations",),
+                    "touchpoints_daily",
+                    where=("action = 'recommend'", "direction = 'outbound'", *_rollup_filters()),
+                ),
                 "#followfriday and other recommendations of others.",
+                width=6,
+                height=4,
             ),
-            gives_over_time,
+            over_time,
+            returns,
         ),
     )
+
+
+def strength() -> Row:
+    table = "relationships_latest"
+    where = (time_filter("last_touch_at"), f.WORKSPACE, var_any("channels", "platform"))
+    funnel = Panel(
+        "Circles funnel",
+        "table",
+        Query(
+            (
+                "workspace",
+                "reached",
+                "engaged",
+                "relationship",
+                "opportunity",
+                "customer",
+                "round(median_days_to_opportunity) AS days_to_opportunity",
+            ),
+            "circles_funnel",
+            where=(f.WORKSPACE,),
+            order_by=("workspace",),
+        ),
+        "Stranger -> engaged (third circle) -> relationship -> opportunity -> customer "
+        "(whole history: not limited by the time picker).",
+        width=12,
+    )
+    distribution = Panel(
+        "Relationship strength",
+        "barchart",
+        Query(
+            (
+                "concat(toString(intDiv(toUInt32(score), 20) * 20), '-', "
+                "toString(intDiv(toUInt32(score), 20) * 20 + 19)) AS score_band",
+                "count() AS people",
+                "countIf(ask_only) AS ask_only",
+            ),
+            table,
+            where=where,
+            group_by=("score_band",),
+            order_by=("min(score)",),
+        ),
+        "People by strength score (recency, frequency, reciprocity, breadth, offline, "
+        "tenure); ask-only contacts apart.",
+        width=12,
+    )
+    strongest = Panel(
+        "Strongest relationships",
+        "table",
+        Query(
+            (
+                "person_id",
+                "round(score, 1) AS score",
+                "touch_count AS touches",
+                "arrayStringConcat(channels, ', ') AS channels_",
+                "offline_count AS offline",
+                "round(reciprocity, 2) AS reciprocity",
+                "gives",
+                "asks",
+                "last_touch_at",
+            ),
+            table,
+            where=where,
+            order_by=("score DESC", "person_id"),
+            limit=25,
+        ),
+        "Relationship strength per person, strongest first.",
+        width=24,
+        height=10,
+    )
+    return Row("Relationship strength", (funnel, distribution, strongest))
 
 
 def relationships() -> Row:
@@ -94,27 +196,4 @@ def relationships() -> Row:
         "People who opened doors, and what came through them.",
         width=16,
     )
-    strongest = Panel(
-        "Strongest relationships",
-        "table",
-        Query(
-            (
-                "person_id",
-                "count() AS touches",
-                "uniqExact(channel) AS channels",
-                "countIf(event_type = 'meeting') AS meetings",
-                "least(countIf(direction = 'inbound'), countIf(direction = 'outbound')) "
-                "/ greatest(count(), 1) AS reciprocity",
-                "max(occurred_at) AS last_touch_at",
-            ),
-            "touchpoints",
-            where=("person_id != ''", *f.touches()),
-            group_by=("person_id",),
-            order_by=("meetings DESC", "channels DESC", "touches DESC", "person_id"),
-            limit=25,
-        ),
-        "Frequency, breadth across channels, meetings in person and reciprocity, per person.",
-        width=24,
-        height=10,
-    )
-    return Row("Relationships", (by_type, introducers, strongest))
+    return Row("Relationships", (by_type, introducers))

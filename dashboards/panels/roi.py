@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dashboards.model import Panel, Row
 from dashboards.panels import filters as f
-from dashboards.sql import Query, cross_join, time_bucket, union_all, var_eq
+from dashboards.sql import Query, cross_join, time_bucket, time_filter, union_all, var_eq
 
 COST = "event_type = 'cost_recorded'"
 
@@ -193,3 +193,63 @@ def by_channel() -> Row:
         width=8,
     )
     return Row("By channel and campaign", (credited, cost, campaigns))
+
+
+def all_time() -> Row:
+    one_in_n = Panel(
+        "1 in N by first-touch channel",
+        "table",
+        Query(
+            (
+                "toString(channel) AS channel_",
+                "sum(first_touches) AS first_touched",
+                "sum(contracts_won) AS contracts",
+                "if(contracts > 0, round(first_touched / contracts, 1), NULL) AS one_in_n",
+            ),
+            "one_in_n_by_channel",
+            where=(f.WORKSPACE, f.CHANNEL_IS_PLATFORM),
+            group_by=("channel_",),
+            order_by=("contracts DESC", "channel_"),
+        ),
+        "People first touched on a channel per contract won from them (whole history: not "
+        "limited by the time picker).",
+        width=8,
+    )
+    roi_by_channel = Panel(
+        "ROI by channel (${model})",
+        "barchart",
+        Query(
+            (
+                "toString(channel) AS channel_",
+                "sum(credited_value) AS credited",
+                "sum(cost_value) AS cost",
+            ),
+            "roi_by_channel_campaign_model",
+            where=(var_eq("model", "model"), f.WORKSPACE, f.CHANNEL_IS_PLATFORM),
+            group_by=("channel_",),
+            order_by=("credited DESC",),
+        ),
+        "Won value credited against cost per channel (whole history: not limited by the "
+        "time picker).",
+        width=8,
+    )
+    ltv = Panel(
+        "Lifetime value by account",
+        "table",
+        Query(
+            (
+                "account_id",
+                "round(sum(lifetime_value), 2) AS lifetime_value_",
+                "sum(revenue_events) AS revenue_events_",
+                "max(last_revenue_at) AS last_revenue",
+            ),
+            "account_ltv",
+            where=(time_filter("last_revenue_at"), f.WORKSPACE),
+            group_by=("account_id",),
+            order_by=("lifetime_value_ DESC", "account_id"),
+            limit=20,
+        ),
+        "Revenue recorded per account: one opportunity can be worth many years.",
+        width=8,
+    )
+    return Row("Returns over the whole relationship", (one_in_n, roi_by_channel, ltv))
