@@ -82,7 +82,7 @@ def test_report_renders_in_chromium(clickhouse: Any, tmp_path: Path) -> None:
     shot = ARTIFACTS / "report.png"
     shot.unlink(missing_ok=True)
     taken = run_browser(
-        tmp_path, report.as_uri(), f"--screenshot={shot}", "--window-size=1400,5200"
+        tmp_path, report.as_uri(), f"--screenshot={shot}", "--window-size=1400,11000"
     )
     assert taken.returncode == 0, taken.stderr[-2000:]
     assert not console_errors(taken.stderr), console_errors(taken.stderr)
