@@ -79,4 +79,54 @@ def extra_sections(client: Any) -> list[str]:
     if social and social[0][1]:
         share = social[0][0] / social[0][1]
         lines.append(f"opportunities with a social first touch: {share:.1%} of {social[0][1]}")
+    lines += social_roi(client)
+    return lines
+
+
+def social_roi(client: Any) -> list[str]:
+    """The "social ROI" report: what the relationship side of social media returned."""
+    lines = ["", "== social ROI =="]
+    kinds = client.query(
+        "SELECT kind, sum(opportunities), sum(won), round(sum(total_value), 2) "
+        "FROM opportunities_by_kind GROUP BY kind ORDER BY kind"
+    ).result_rows
+    lines += _section("opportunities by kind (count, won, value):", kinds, "{:<10} {} {} {}")
+    top = client.query(
+        "SELECT workspace, person_id, round(score, 1), touch_count, "
+        "arrayStringConcat(channels, ',') FROM relationships_latest ORDER BY score DESC LIMIT 5"
+    ).result_rows
+    lines += _section("top relationships (score, touches, channels):", top, "{} {} {} {} {}")
+    karma = client.query(
+        "SELECT countIf(intent = 'give'), countIf(intent = 'ask'), "
+        "countIf(intent = 'give' AND opportunities_after > 0), "
+        "medianIf(days_to_opportunity, intent = 'give' AND days_to_opportunity IS NOT NULL) "
+        "FROM karma_ledger_latest"
+    ).result_rows
+    if karma and karma[0][0] + karma[0][1]:
+        gives, asks, followed, days = karma[0]
+        ratio = gives / max(asks, 1)
+        lines.append(
+            f"give/ask: {gives} gives, {asks} asks (ratio {ratio:.1f}); "
+            f"{followed} gives followed by an opportunity, median {days or 0:.0f} days later"
+        )
+    rings = client.query(
+        "SELECT sum(flagged_touches), sum(inbound_touches) FROM ring_engagement_share"
+    ).result_rows
+    value = client.query(
+        "SELECT round(sum(credit_value), 2) FROM attribution_credits_latest "
+        "WHERE model = 'linear' AND touch_event_id IN (SELECT event_id FROM touchpoints "
+        "WHERE (workspace, identity_key) IN (SELECT workspace, subject_key FROM "
+        "authenticity_flags_latest WHERE flag IN ('reciprocity_ring', 'engagement_pod')))"
+    ).result_rows
+    if rings and rings[0][1]:
+        lines.append(
+            f"engagement from rings and pods: {rings[0][0] / rings[0][1]:.1%} of inbound "
+            f"touches; value they were credited (linear): {value[0][0] if value else 0}"
+        )
+    one = client.query(
+        "SELECT (SELECT count() FROM relationships_latest), "
+        "(SELECT count() FROM crm_events FINAL WHERE event_type = 'contract_signed')"
+    ).result_rows
+    if one and one[0][1]:
+        lines.append(f"1 in {one[0][0] / one[0][1]:.0f} first touches became a contract")
     return lines

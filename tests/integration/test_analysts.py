@@ -11,6 +11,7 @@ import pytest
 
 from oppchain.generator import generate
 from oppchain.settings import Settings
+from oppchain.summary import social_roi
 from sinks.writer import ClickHouseSink
 from streams.ingest import Record
 from streams.processor import Processor
@@ -92,3 +93,14 @@ def test_every_cookbook_query_runs_and_agrees_with_truth(clickhouse: Any) -> Non
 
     won = sum(1 for o in truth["opportunities"].values() if o["status"] == "won")
     assert sum(row[2] for row in answers[15]) == won
+
+    report = "\n".join(social_roi(clickhouse))
+    print(report)
+    for line in (
+        "opportunities by kind",
+        "top relationships",
+        "give/ask",
+        "rings and pods",
+        "1 in",
+    ):
+        assert line in report
