@@ -1,0 +1,155 @@
+"""Right to be forgotten: after ``erase`` no table holds the person's ids, keys or events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from oppchain.erase import (
+    erase,
+    erased_event_hashes,
+    erasures_since,
+    event_hash,
+    resolve,
+)
+from oppchain.generator import generate
+from oppchain.settings import Settings
+from schemas.codec import decode_batch
+from sinks.spec import quote
+from sinks.tables.privacy import TABLES as PRIVACY_TABLES
+from sinks.writer import ClickHouseSink
+from streams.ingest import Record
+from streams.processor import Processor
+
+pytestmark = pytest.mark.integration
+
+
+def _load(settings: Settings, client: Any) -> None:
+    world = generate(3, 365, events=6000, bad_fraction=0.01)
+    records = [Record("oppchain.social", 0, i, None, line) for i, line in enumerate(world.events)]
+    processor = Processor(settings)
+    sink = ClickHouseSink(lambda: client)
+    for start in range(0, len(records), 5000):
+        sink.write(processor.process(records[start : start + 5000]).rows)
+    for table in PRIVACY_TABLES:
+        client.command(table.create_sql())
+
+
+def _counts(client: Any) -> dict[str, int]:
+    names = client.query(
+        "SELECT name FROM system.tables WHERE database = currentDatabase() "
+        "AND engine LIKE '%MergeTree'"
+    ).result_rows
+    return {n: client.query(f"SELECT count() FROM {n}").result_rows[0][0] for (n,) in names}
+
+
+def _text_columns(client: Any) -> list[tuple[str, str, bool]]:
+    rows = client.query(
+        "SELECT c.table, c.name, c.type FROM system.columns AS c INNER JOIN system.tables AS t "
+        "ON c.database = t.database AND c.table = t.name WHERE c.database = currentDatabase() "
+        "AND t.engine LIKE '%MergeTree'"
+    ).result_rows
+    out = []
+    for table, name, ch_type in rows:
+        base = ch_type.replace("LowCardinality(", "").replace("Nullable(", "").rstrip(")")
+        if base == "String":
+            out.append((table, name, False))
+        elif base == "Array(String":
+            out.append((table, name, True))
+    return out
+
+
+def _found(client: Any, exact: set[str], quoted: list[str]) -> list[str]:
+    """table.column of every String / Array(String) column holding one of the values."""
+    exact_list = "[" + ", ".join(quote(v) for v in sorted(exact)) + "]"
+    hits = []
+    for table, column, is_array in _text_columns(client):
+        col = f"`{column}`"
+        if is_array:
+            cond = f"hasAny({col}, {exact_list})"
+        else:
+            conds = [f"has({exact_list}, toString({col}))"]
+            for start in range(0, len(quoted), 200):
+                chunk = ", ".join(quote(q) for q in quoted[start : start + 200])
+                conds.append(f"multiSearchAny(toString({col}), [{chunk}])")
+            cond = " OR ".join(conds)
+        n = client.query(f"SELECT count() FROM {table} WHERE {cond}").result_rows[0][0]
+        if n:
+            hits.append(f"{table}.{column}: {n}")
+    return hits
+
+
+def test_erase_removes_person_everywhere(settings: Settings, clickhouse: Any) -> None:
+    client = clickhouse
+    _load(settings, client)
+    workspace, person = client.query(
+        "SELECT workspace, person_id FROM opportunity_chains "
+        "ORDER BY workspace, opportunity_id LIMIT 1"
+    ).result_rows[0]
+    subject = resolve(client, workspace, person)
+    assert subject.events and subject.opportunities and len(subject.keys) >= 2
+    # The same person is found from any of their identity keys.
+    handle = sorted(k for k in subject.keys if not k.startswith(("crm:", "email:")))[0]
+    assert resolve(client, workspace, key=handle).person_ids == subject.person_ids
+    values = subject.person_ids | subject.keys | subject.events | subject.contacts
+    key_values = {k.split(":", 1)[1] for k in subject.keys}
+    quoted = sorted(f'"{v}"' for v in values | key_values)
+    assert _found(client, values, quoted), "the search must see the person before"
+
+    before = _counts(client)
+    started = datetime.now(UTC) - timedelta(seconds=1)
+    secret = settings.secret_bytes()
+    report = erase(client, secret, workspace, person)
+    after = _counts(client)
+
+    assert report.complete, report.rows_remaining
+    assert report.events == len(subject.events)
+    for table in ("touchpoints", "crm_events", "opportunity_chains", "attribution_credits"):
+        assert report.rows_removed.get(table, 0) > 0, table
+    assert report.rows_removed["touchpoints"] + report.rows_removed["crm_events"] == report.events
+    # Nothing of the person is left in any column of any table.
+    assert _found(client, values, quoted) == []
+    # Everyone else is untouched: each table lost exactly the rows reported.
+    for table in before:
+        if table in ("erasures", "erased_events", "touchpoints_daily", "karma_daily"):
+            continue
+        assert before[table] - after[table] == report.rows_removed.get(table, 0), table
+    assert after["erasures"] == 1 and after["erased_events"] == report.events
+    # Rollups were recomputed without the erased touches.
+    ws = quote(workspace)
+    touches = client.query(
+        f"SELECT sum(touches) FROM touchpoints_daily WHERE workspace = {ws}"
+    ).result_rows[0][0]
+    stored = client.query(f"SELECT count() FROM touchpoints WHERE workspace = {ws}").result_rows
+    assert touches == stored[0][0]
+    assert "touchpoints_daily" in report.rollups_rebuilt
+
+    # The record holds counts and keyed hashes only, and the worker can find it.
+    (notice,) = erasures_since(client, started)
+    assert notice.workspace == workspace and notice.erasure_id == report.erasure_id
+    assert erasures_since(client, notice.erased_at) == []
+    some_event = sorted(subject.events)[0]
+    assert event_hash(secret, workspace, some_event) in erased_event_hashes(client, workspace)
+
+    # Stream state rebuilt from what is stored no longer knows the person.
+    payloads = [
+        r[0].encode()
+        for r in client.query(
+            f"SELECT payload FROM (SELECT occurred_at, event_id, payload FROM touchpoints "
+            f"WHERE workspace = {ws} UNION ALL SELECT occurred_at, event_id, payload "
+            f"FROM crm_events WHERE workspace = {ws}) ORDER BY occurred_at, event_id"
+        ).result_rows
+    ]
+    decoded, failures = decode_batch(payloads)
+    assert not failures
+    processor = Processor(settings)
+    processor.rebuild(e for _, e in decoded)
+    graph = processor.state(workspace).graph
+    assert not [k for k in subject.keys if graph.has_key(k)]
+    assert not subject.events & processor.seen[workspace]
+
+    # Erasing again finds nothing and changes nothing.
+    again = erase(client, secret, workspace, person)
+    assert again.rows_removed == {} and again.complete
