@@ -102,6 +102,68 @@ async def oppchain_rate(settings: Settings, expected: int) -> dict[str, Any]:
     }
 
 
+class TimedSink(ClickHouseSink):
+    """Records when each event's row became queryable (its insert returned)."""
+
+    stored_at: dict[str, float]
+
+    def write(self, batch: Any) -> dict[str, int]:
+        written = super().write(batch)
+        now = time.perf_counter()
+        for row in batch.get("touchpoints", ()):
+            self.stored_at[row[1]] = now
+        for row in batch.get("crm_events", ()):
+            self.stored_at[row["event_id"]] = now
+        return written
+
+
+async def freshness(settings: Settings, lines: list[bytes], rate: float) -> dict[str, float]:
+    """Produce at ``rate`` events/s; p50/p99 seconds from send to queryable row."""
+    import orjson
+
+    fresh = settings.model_copy(
+        update={
+            "topic_prefix": "fresh.",
+            "group_id": "bench-fresh",
+            "batch_linger_ms": 5,
+            "clickhouse_dsn": f"chdb://{settings.data_dir / 'clickhouse-fresh'}",
+        }
+    )
+    migrate(connect(fresh.resolved_dsn()))
+    create_topics(fresh.brokers, {t: fresh.partitions for t in fresh.topics.values()})
+    sink = TimedSink(lambda: connect(fresh.resolved_dsn()))
+    sink.stored_at = {}
+    pipeline = Pipeline(fresh, fresh.brokers, sink)
+    task = asyncio.ensure_future(pipeline.run())
+    await asyncio.sleep(3)  # let the consumer join its group
+    producer = EventProducer(fresh, fresh.brokers, linger_ms=1)
+    sent_at: dict[str, float] = {}
+    started = time.perf_counter()
+    for n, line in enumerate(lines):
+        due = started + n / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        sent_at[orjson.loads(line)["event_id"]] = time.perf_counter()
+        producer.send_raw(line)
+        if n % 200 == 0:
+            producer.flush()
+    producer.flush()
+    producer.close()
+    deadline = time.perf_counter() + 120
+    while len(sink.stored_at) < len(sent_at) and time.perf_counter() < deadline:
+        await asyncio.sleep(0.05)
+    pipeline.stopping.set()
+    await task
+    latencies = sorted(sink.stored_at[e] - sent_at[e] for e in sent_at if e in sink.stored_at)
+    return {
+        "rate": rate,
+        "events": len(latencies),
+        "p50_s": latencies[len(latencies) // 2],
+        "p99_s": latencies[int(len(latencies) * 0.99)],
+    }
+
+
 def _bytes_per_person(pipeline: Pipeline) -> float:
     assert pipeline.processor is not None
     estimates = [s.memory_per_person() for s in pipeline.processor.states.values()]
@@ -144,6 +206,10 @@ def main() -> int:
         gc.collect()
         results["oppchain"] = asyncio.run(oppchain_rate(settings, events))
         close_embedded(settings.resolved_dsn())
+        gc.collect()
+        half = results["oppchain"]["rate"] / 2
+        sample = generate(args.seed + 1, 730, events=min(events, int(half * 20)), workspaces=6)
+        results["freshness"] = asyncio.run(freshness(settings, sample.events, half))
     print_table(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

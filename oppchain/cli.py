@@ -226,6 +226,26 @@ def cmd_attribute(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dashboards_build(args: argparse.Namespace) -> int:
+    from dashboards.main import cmd_dashboards_build as build
+
+    return int(build() or 0)
+
+
+def cmd_dashboards_push(args: argparse.Namespace) -> int:
+    from oppchain.push import cmd_dashboards_push as push
+
+    return int(push(args.url, args.token, args.folder) or 0)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from oppchain.report import cmd_report as report
+
+    settings = _settings(args)
+    _refuse_if_owned(settings)
+    return int(report(settings, args.out) or 0)
+
+
 def _fraction(text: str) -> float:
     value = float(text)
     if not 0.0 <= value <= 1.0:
@@ -292,6 +312,20 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("attribute", parents=[common], help="run data-driven attribution")
     p.set_defaults(func=cmd_attribute)
+
+    p = sub.add_parser("dashboards", help="Grafana dashboards as code")
+    dsub = p.add_subparsers(dest="dashboards_command", required=True, parser_class=_Parser)
+    d = dsub.add_parser("build", parents=[common], help="write dashboards/json from the builders")
+    d.set_defaults(func=cmd_dashboards_build)
+    d = dsub.add_parser("push", parents=[common], help="create or update them in Grafana")
+    d.add_argument("--url", required=True)
+    d.add_argument("--token", required=True)
+    d.add_argument("--folder", default="oppchain")
+    d.set_defaults(func=cmd_dashboards_push)
+
+    p = sub.add_parser("report", parents=[common], help="the dashboards' panels as one HTML file")
+    p.add_argument("--out", type=Path, default=Path("report.html"))
+    p.set_defaults(func=cmd_report)
     return root
 
 

@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 from oppchain.generator import generate
 from oppchain.producer import EventProducer
+from oppchain.report import write_report
 from oppchain.runner import run_app
 from oppchain.settings import Settings
 from oppchain.stack import Stack
@@ -21,6 +22,7 @@ from oppchain.summary import accounting, render_report
 from sinks.clickhouse import connect
 from sinks.writer import ClickHouseSink
 from streams.app import create_app
+from streams.markov_job import run_markov
 from streams.pipeline import Pipeline
 
 
@@ -90,11 +92,15 @@ def run_demo(settings: Settings, options: DemoOptions, out: TextIO = sys.stdout)
 
         asyncio.run(run_app(app, until_accounted, handle_signals=False))
         assert pipeline.processor is not None
+        states = list(pipeline.processor.states.values())
         summary = accounting(stack.client, produced.get("produced", 0))
+        summary["channel_attribution_rows"] = run_markov(settings, sink, states)
         summary["duplicates_dropped"] = pipeline.processor.counters.duplicates_dropped
         summary["expected_dead_letters"] = world.truth["counts"]["bad"]
         summary["seconds"] = round(time.monotonic() - started, 2)
         print(render_report(stack.client, summary), file=out)
+        report = write_report(stack.client, settings.data_dir / "report.html")
+        print(f"report: {report.resolve()}", file=out)
     if options.summary_json:
         options.summary_json.write_text(json.dumps(summary, indent=2, sort_keys=True))
     balanced = summary["produced"] == summary["stored"] + summary["dead_lettered"]

@@ -33,6 +33,7 @@ WRITE_ORDER = (
     "touchpoints",
     "crm_events",
     "dead_letters",
+    "channel_attribution",
 )
 
 

@@ -60,6 +60,22 @@ def test_demo_accounts_for_every_event_and_sql_reads_it(tmp_path: Path) -> None:
     )
     assert rows.returncode == 0, rows.stderr
     assert json.loads(rows.stdout) == {"n": figures["touchpoints"]}
+    assert figures["channel_attribution_rows"] > 0
+    assert (tmp_path / "demo" / "report.html").stat().st_size > 10_000
+
+    ran = oppchain("attribute", "--data-dir", str(tmp_path / "demo"))
+    assert ran.returncode == 0, ran.stderr
+    shares = oppchain(
+        "sql",
+        "SELECT workspace, round(sum(share), 6) AS total FROM channel_attribution_latest "
+        "WHERE paths_converting > 0 GROUP BY workspace",
+        "--format",
+        "json",
+        "--data-dir",
+        str(tmp_path / "demo"),
+    )
+    totals = [json.loads(line)["total"] for line in shares.stdout.splitlines()]
+    assert totals and all(abs(t - 1.0) < 1e-6 for t in totals), shares.stdout
 
 
 @pytest.mark.parametrize(
