@@ -28,7 +28,7 @@ from schemas.codec import decode_batch
 from sinks.spec import quote
 from sinks.writer import ClickHouseSink
 from streams.ingest import Record
-from streams.processor import Processor
+from streams.processor import BatchResult, Processor
 from streams.routing import partition_for
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ class Pipeline:
     consumer: AIOKafkaConsumer | None = None
     producer: AIOKafkaProducer | None = None
     batches: int = 0
+    _in_flight: asyncio.Task[None] | None = None
 
     def __post_init__(self) -> None:
         if self.processor is None:
@@ -92,6 +93,7 @@ class Pipeline:
     async def on_assigned(self, assigned: set[TopicPartition]) -> None:
         assert self.consumer is not None and self.processor is not None
         async with self.lock:
+            await self.drain()
             partitions = {tp.partition for tp in assigned}
             keep: set[int] = set()
             for p in partitions & self.owned:
@@ -132,10 +134,16 @@ class Pipeline:
     async def stop(self) -> None:
         self.stopping.set()
         async with self.lock:
-            if self.consumer is not None:
-                await self.consumer.stop()
-            if self.producer is not None:
-                await self.producer.stop()
+            try:
+                await self.drain()
+            finally:
+                await self._close()
+
+    async def _close(self) -> None:
+        if self.consumer is not None:
+            await self.consumer.stop()
+        if self.producer is not None:
+            await self.producer.stop()
 
     async def run(self) -> None:
         await self.start()
@@ -170,16 +178,29 @@ class Pipeline:
             return 0
         started = time.perf_counter()
         result = await asyncio.to_thread(self.processor.process, records)
+        offsets = {tp: msgs[-1].offset + 1 for tp, msgs in fetched.items()}
+        # One batch is stored while the next is processed: the insert runs in
+        # ClickHouse's own threads, so the two overlap. Writes stay in order.
+        await self.drain()
+        self._in_flight = asyncio.ensure_future(self._store(result, offsets, len(records)))
+        log.debug("batch of %d processed in %.3fs", len(records), time.perf_counter() - started)
+        return len(records)
+
+    async def _store(self, result: BatchResult, offsets: dict[TopicPartition, int], n: int) -> None:
+        assert self.consumer is not None
         written = await asyncio.to_thread(self.sink.write, result.rows)
         await self._dead_letter(result.dead)
-        offsets = {tp: msgs[-1].offset + 1 for tp, msgs in fetched.items()}
         await self.consumer.commit(offsets)
         self.positions.update(offsets)
         self.batches += 1
         if self.on_batch is not None:
-            self.on_batch({**written, "records": len(records), "duplicates": result.duplicates})
-        log.debug("batch of %d in %.3fs", len(records), time.perf_counter() - started)
-        return len(records)
+            self.on_batch({**written, "records": n, "duplicates": result.duplicates})
+
+    async def drain(self) -> None:
+        """Wait until the batch in flight is stored and committed (errors surface here)."""
+        if self._in_flight is not None:
+            task, self._in_flight = self._in_flight, None
+            await task
 
     async def _dead_letter(self, dead: list[tuple[Record, dict[str, Any]]]) -> None:
         assert self.producer is not None
@@ -208,9 +229,9 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
         self.pipeline = pipeline
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        # The lock makes a rebalance wait for the batch in flight to commit.
+        # A rebalance waits for the batch in flight to be stored and committed.
         async with self.pipeline.lock:
-            pass
+            await self.pipeline.drain()
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         await self.pipeline.on_assigned(assigned)
