@@ -55,6 +55,13 @@ def _parse(
         if not isinstance(raw, dict):
             failures.append(DecodeFailure(i, "not_an_object", f"top level is {type(raw).__name__}"))
             continue
+        when = raw.get("occurred_at", "")
+        if type(when) is not str:
+            # pydantic would take a number as Unix time; seconds or milliseconds
+            # cannot be told apart, so the contract takes ISO-8601 text only.
+            detail = "occurred_at: must be an ISO-8601 string with a timezone"
+            failures.append(DecodeFailure(i, "invalid", detail))
+            continue
         if secret is not None:
             pseudonymize(raw, secret)
         indices.append(i)

@@ -166,14 +166,6 @@ class Envelope(Model):
     source: Annotated[str, Field(min_length=1, max_length=64)]
     workspace: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 
-    @field_validator("occurred_at", mode="before")
-    @classmethod
-    def _iso_text(cls, value: object) -> object:
-        """ISO-8601 text only: a bare number is ambiguous (seconds? milliseconds?)."""
-        if not isinstance(value, str | datetime):
-            raise ValueError("occurred_at must be an ISO-8601 string with a timezone")
-        return value
-
     @field_validator("occurred_at")
     @classmethod
     def _to_utc(cls, value: datetime) -> datetime:

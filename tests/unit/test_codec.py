@@ -50,6 +50,7 @@ def test_valid_event_is_normalised_to_utc_and_x() -> None:
         (dumps(extra_field=1), "invalid", "extra_field: Extra inputs are not permitted"),
         (dumps(direction=5), "invalid", "direction"),
         (dumps(occurred_at="2025-03-01T10:00:00"), "invalid", "occurred_at"),
+        (dumps(occurred_at=1740816000), "invalid", "ISO-8601"),
         (dumps(workspace=""), "invalid", "workspace"),
         (b"x" * 70000, "oversized", "70000 bytes"),
     ],
