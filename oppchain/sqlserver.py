@@ -21,7 +21,7 @@ _ALLOWED_FIRST = frozenset({"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXPLA
 _WRITE_KEYWORDS = frozenset(
     {
         "INSERT", "ALTER", "DROP", "CREATE", "ATTACH", "DETACH", "RENAME", "TRUNCATE",
-        "OPTIMIZE", "SYSTEM", "KILL", "GRANT", "REVOKE", "SET", "USE", "DELETE", "UPDATE",
+        "OPTIMIZE", "KILL", "GRANT", "REVOKE", "SET", "USE", "DELETE", "UPDATE",
         "EXCHANGE", "UNDROP", "BACKUP", "RESTORE", "MOVE", "OUTFILE",
     }
 )  # fmt: skip

@@ -76,6 +76,7 @@ ACCEPTED = [
     "EXISTS t",
     "SELECT 'it''s -- not a comment', 'a\\'b', $$;$$ FROM t",
     "SELECT * FROM numbers(3)",
+    "SELECT name FROM system.tables WHERE database = currentDatabase()",
     "-- why\nSELECT 1 /* what */",
 ]
 

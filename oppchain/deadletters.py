@@ -1,0 +1,276 @@
+"""``oppchain deadletters list|replay``: inspect dead letters, replay them after a fix.
+
+``list`` reads the ``dead_letters`` table (reason, where the message came from,
+size, detail; the payload stays out of the listing). ``replay`` reads the
+dead-letter topic, which keeps the original bytes with headers ``reason``,
+``source_topic``, ``source_partition`` and ``source_offset``, and produces the
+original bytes again to their source topic and partition with a header
+``replay_of=<topic>/<partition>/<offset>``. The pipeline then treats them like
+any message: fixed ones are stored (a second copy of a stored event is dropped as
+a duplicate), the rest are dead-lettered again with their reason.
+
+Each dead letter is replayed once: before sending, the source topics are read for
+``replay_of`` headers and the dead letters already replayed are skipped (their
+copies, if they failed again, are dead letters of their own and are replayed
+next time). ``--again`` replays everything that matches.
+
+Topics are read with a group-less consumer from the beginning until no message
+arrives for ``idle_ms``: the broker's high watermarks are not trusted.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from sinks.spec import quote
+
+IDLE_MS = 2000
+
+
+def read_topic(bootstrap: str, topic: str, *, idle_ms: int = IDLE_MS) -> Iterator[Any]:
+    """Every message of ``topic`` from the beginning, until ``idle_ms`` passes quietly."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=idle_ms,
+        client_id="oppchain-tools",
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+    )
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        if not tps:
+            return
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        yield from consumer
+    finally:
+        consumer.close()
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    offset: int  # on the dead-letter topic
+    reason: str
+    detail: str
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    key: bytes | None
+    value: bytes
+
+    @property
+    def source(self) -> str:
+        return f"{self.source_topic}/{self.source_partition}/{self.source_offset}"
+
+
+def _headers(message: Any) -> dict[str, str]:
+    return {k: (v or b"").decode("utf-8", "replace") for k, v in (message.headers or [])}
+
+
+def read_dead_letters(bootstrap: str, topic: str, *, idle_ms: int = IDLE_MS) -> list[DeadLetter]:
+    out = []
+    for message in read_topic(bootstrap, topic, idle_ms=idle_ms):
+        h = _headers(message)
+        try:
+            partition, offset = int(h["source_partition"]), int(h["source_offset"])
+            source_topic = h["source_topic"]
+        except (KeyError, ValueError):
+            continue  # not written by the pipeline
+        out.append(
+            DeadLetter(
+                offset=message.offset,
+                reason=h.get("reason", ""),
+                detail=h.get("detail", ""),
+                source_topic=source_topic,
+                source_partition=partition,
+                source_offset=offset,
+                key=message.key,
+                value=message.value or b"",
+            )
+        )
+    return out
+
+
+def select(letters: Sequence[DeadLetter], reason: str | None = None) -> list[DeadLetter]:
+    """Dead letters with ``reason`` (all when None), each source message once."""
+    seen: set[str] = set()
+    out = []
+    for letter in letters:
+        if reason is not None and letter.reason != reason:
+            continue
+        if letter.source in seen:
+            continue
+        seen.add(letter.source)
+        out.append(letter)
+    return out
+
+
+def replayed_sources(bootstrap: str, topics: Sequence[str], *, idle_ms: int = IDLE_MS) -> set[str]:
+    """``replay_of`` values found on ``topics``: dead letters already replayed."""
+    found: set[str] = set()
+    for topic in topics:
+        for message in read_topic(bootstrap, topic, idle_ms=idle_ms):
+            value = _headers(message).get("replay_of")
+            if value:
+                found.add(value)
+    return found
+
+
+@dataclass
+class ReplayReport:
+    matched: int = 0
+    already_replayed: int = 0
+    replayed: int = 0
+    by_reason: Counter[str] = field(default_factory=Counter)
+    dry_run: bool = False
+
+
+def replay(
+    settings: Any,
+    bootstrap: str,
+    *,
+    reason: str | None = None,
+    dry_run: bool = False,
+    again: bool = False,
+    idle_ms: int = IDLE_MS,
+) -> ReplayReport:
+    letters = select(
+        read_dead_letters(bootstrap, settings.topics["deadletters"], idle_ms=idle_ms), reason
+    )
+    report = ReplayReport(matched=len(letters), dry_run=dry_run)
+    if not again and letters:
+        done = replayed_sources(
+            bootstrap, sorted({d.source_topic for d in letters}), idle_ms=idle_ms
+        )
+        todo = [d for d in letters if d.source not in done]
+        report.already_replayed = len(letters) - len(todo)
+        letters = todo
+    report.by_reason.update(d.reason for d in letters)
+    if dry_run or not letters:
+        return report
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        client_id="oppchain-replay",
+        max_request_size=16 * 1024 * 1024,
+    )
+    try:
+        futures = [
+            producer.send(
+                d.source_topic,
+                value=d.value,
+                key=d.key,
+                partition=d.source_partition,
+                headers=[("replay_of", d.source.encode())],
+            )
+            for d in letters
+        ]
+        producer.flush()
+        for future in futures:
+            future.get(timeout=30)
+            report.replayed += 1
+    finally:
+        producer.close()
+    return report
+
+
+# -- listing ------------------------------------------------------------------
+
+LIST_COLUMNS = (
+    "dead_at",
+    "reason",
+    "source_topic",
+    "source_partition",
+    "source_offset",
+    "workspace",
+    "event_id",
+    "payload_bytes",
+    "detail",
+)
+
+
+def list_sql(reason: str | None = None, limit: int = 50) -> str:
+    where = f"WHERE reason = {quote(reason)} " if reason else ""
+    return (
+        f"SELECT {', '.join(LIST_COLUMNS)} FROM dead_letters FINAL {where}"
+        f"ORDER BY dead_at DESC, source_topic, source_partition, source_offset "
+        f"LIMIT {int(limit)}"
+    )
+
+
+def query(settings: Any, sql: str) -> list[list[Any]]:
+    """Rows of a read-only query: through the running stack's SQL endpoint when it
+    owns the embedded database, else straight to ClickHouse."""
+    import urllib.request
+
+    from oppchain.sqlserver import run_query
+    from oppchain.stack import running_stack
+    from sinks.clickhouse import connect
+
+    info = running_stack(settings.data_dir) if not settings.clickhouse_dsn else None
+    if info and info.get("sql"):
+        request = urllib.request.Request(
+            info["sql"] + "/query",
+            data=json.dumps({"sql": sql}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=300) as response:
+            rows: list[list[Any]] = json.loads(response.read())["rows"]
+            return rows
+    result: list[list[Any]] = run_query(connect(settings.resolved_dsn()), sql)["rows"]
+    return result
+
+
+def list_dead_letters(
+    settings: Any, *, reason: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    rows = query(settings, list_sql(reason, limit))
+    return [dict(zip(LIST_COLUMNS, row, strict=True)) for row in rows]
+
+
+def print_dead_letters(rows: Sequence[dict[str, Any]], fmt: str = "table", out: Any = None) -> None:
+    out = out or sys.stdout
+    if fmt == "json":
+        for item in rows:
+            print(json.dumps(item, default=str), file=out)
+        return
+    if not rows:
+        print("no dead letters", file=out)
+        return
+    cells: list[list[str]] = [list(LIST_COLUMNS)]
+    cells += [[str(r[c])[:80] if c == "detail" else str(r[c]) for c in LIST_COLUMNS] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(LIST_COLUMNS))]
+    for n, line in enumerate(cells):
+        print("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip(), file=out)
+        if n == 0:
+            print("  ".join("-" * w for w in widths), file=out)
+
+
+def run_list(settings: Any, reason: str | None, limit: int, fmt: str) -> int:
+    print_dead_letters(list_dead_letters(settings, reason=reason, limit=limit), fmt)
+    return 0
+
+
+def run_replay(
+    settings: Any, bootstrap: str, reason: str | None, dry_run: bool, again: bool = False
+) -> int:
+    report = replay(settings, bootstrap, reason=reason, dry_run=dry_run, again=again)
+    verb = "would replay" if dry_run else "replayed"
+    n = sum(report.by_reason.values()) if dry_run else report.replayed
+    print(
+        f"dead letters matched {report.matched}, already replayed {report.already_replayed}, "
+        f"{verb} {n}"
+    )
+    for why, count in sorted(report.by_reason.items()):
+        print(f"  {why:<28} {count}")
+    return 0
