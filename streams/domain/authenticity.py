@@ -84,14 +84,14 @@ class Pair:
         self.lockstep = 0
         self.lockstep_ids: list[str] = []
 
-    def add(self, at: int, event_id: str, direction: str, action: str) -> None:
+    def add(self, at: int, event_id: str, inbound: bool, action: str) -> None:
         self.first_at = min(self.first_at, at)
         self.last_at = max(self.last_at, at)
         self.acts += 1
         if len(self.event_ids) < 16:
             self.event_ids.append(event_id)
         if action in _RECIPROCAL:
-            firsts = self.in_first if direction == Direction.inbound.value else self.out_first
+            firsts = self.in_first if inbound else self.out_first
             firsts[action] = min(at, firsts.get(action, at))
 
     def ring_candidate(self, window: int) -> bool:
@@ -137,19 +137,31 @@ class Authenticity:
         self.suspect: set[str] = set()  # event ids weighing 0
         self._rings: dict[str, dict[str, Pair]] = {}  # own -> ring candidates
         self._pods: dict[str, dict[str, Pair]] = {}  # own -> pod candidates
+        self._own_keys: dict[tuple[str, str], str] = {}
         self._dirty: set[str] = set()
         self._dirty_pairs: set[tuple[str, str]] = set()
 
     # -- folding events in ---------------------------------------------------
 
-    def observe(self, event: SocialInteraction) -> None:
-        """Fold one social event in; the caller passes each event once."""
-        own_key = handle_key(event.platform.value, event.own_account)
-        own = self.own.setdefault(own_key, _Own())
+    def own_key(self, event: SocialInteraction) -> str:
+        """The identity key of our account in the event (cached: few own accounts)."""
+        found = self._own_keys.get((event.platform, event.own_account))
+        if found is None:
+            found = handle_key(event.platform.value, event.own_account)
+            self._own_keys[event.platform, event.own_account] = found
+        return found
+
+    def observe(self, event: SocialInteraction) -> str:
+        """Fold one social event in (the caller passes each act once); returns the own key."""
+        own_key = self.own_key(event)
+        own = self.own.get(own_key)
+        if own is None:
+            own = self.own[own_key] = _Own()
         at = epoch(event)
-        if event.action is Action.post:
+        action = event.action
+        if action is Action.post:
             if event.event_id in own.post_ids:
-                return
+                return own_key
             own.post_ids.add(event.event_id)
             self._dirty.add(own_key)
             if event.content_ref and event.content_ref not in own.posts:
@@ -157,28 +169,26 @@ class Authenticity:
                 for member, when, eid in own.pending.pop(event.content_ref, []):
                     self._on_post(self.pairs[own_key, member], at, when, eid)
                     self._dirty_pairs.add((own_key, member))
-            return
-        if event.direction is Direction.outbound:
+            return own_key
+        inbound = event.direction is Direction.inbound
+        if not inbound:
             own.outbound_acts += 1
         if event.handle is None:
-            return
-        member = handle_key(event.platform.value, event.handle)
+            return own_key
+        member = handle_key(event.platform, event.handle)
         pair = self.pairs.get((own_key, member))
         if pair is None:
             pair = self.pairs[own_key, member] = Pair()
-        pair.add(at, event.event_id, event.direction.value, event.action.value)
+        pair.add(at, event.event_id, inbound, action)
         self._dirty.add(own_key)
         self._dirty_pairs.add((own_key, member))
-        if (
-            event.direction is Direction.inbound
-            and event.action in _POD_ACTS
-            and event.content_ref is not None
-        ):
+        if inbound and action in _POD_ACTS and event.content_ref is not None:
             posted = own.posts.get(event.content_ref)
             if posted is None:
                 own.pending.setdefault(event.content_ref, []).append((member, at, event.event_id))
             else:
                 self._on_post(pair, posted, at, event.event_id)
+        return own_key
 
     def _on_post(self, pair: Pair, posted: int, at: int, event_id: str) -> None:
         pair.on_posts += 1

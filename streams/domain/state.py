@@ -282,8 +282,7 @@ class WorkspaceState:
         """Feed a new touch to authenticity and the karma ledger."""
         own = ""
         if isinstance(event, SocialInteraction):
-            self.authenticity.observe(event)
-            own = handle_key(event.platform.value, event.own_account)
+            own = self.authenticity.observe(event)
         if isinstance(event, Introduction) and t.introducer is not None:
             introducer = self.graph.resolve(t.introducer)
             ret = Return(t.at, "introduction", 0.0, t.event_id)
