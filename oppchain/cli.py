@@ -226,6 +226,30 @@ def cmd_attribute(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_erase(args: argparse.Namespace) -> int:
+    from oppchain.erase import run_erase
+
+    return run_erase(_settings(args), args.workspace, args.person, args.key, dry_run=args.dry_run)
+
+
+def cmd_deadletters(args: argparse.Namespace) -> int:
+    from oppchain import deadletters
+
+    settings = _settings(args)
+    if args.action == "list":
+        return deadletters.run_list(settings, args.reason, args.limit, args.format)
+    return deadletters.run_replay(
+        settings, _bootstrap(settings), args.reason, args.dry_run, args.again
+    )
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from oppchain.check import run_check
+
+    settings = _settings(args)
+    return run_check(settings, _bootstrap(settings), args.format)
+
+
 def cmd_dashboards_build(args: argparse.Namespace) -> int:
     from dashboards.main import cmd_dashboards_build as build
 
@@ -312,6 +336,31 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("attribute", parents=[common], help="run data-driven attribution")
     p.set_defaults(func=cmd_attribute)
+
+    p = sub.add_parser("erase", parents=[common], help="erase a person from every table")
+    p.add_argument("--workspace", required=True)
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--person", help="person id")
+    who.add_argument("--key", help="any identity key of the person, e.g. x:handle")
+    p.add_argument("--dry-run", action="store_true")
+    p.set_defaults(func=cmd_erase)
+
+    p = sub.add_parser("deadletters", help="list or replay dead letters")
+    dl = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    q = dl.add_parser("list", parents=[common], help="dead letters in ClickHouse")
+    q.add_argument("--reason")
+    q.add_argument("--limit", type=_positive, default=50)
+    q.add_argument("--format", choices=("table", "json"), default="table")
+    q.set_defaults(func=cmd_deadletters)
+    q = dl.add_parser("replay", parents=[common], help="re-send originals to their topics")
+    q.add_argument("--reason")
+    q.add_argument("--dry-run", action="store_true")
+    q.add_argument("--again", action="store_true", help="also those replayed before")
+    q.set_defaults(func=cmd_deadletters)
+
+    p = sub.add_parser("check", parents=[common], help="reconcile topics with ClickHouse")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("dashboards", help="Grafana dashboards as code")
     dsub = p.add_subparsers(dest="dashboards_command", required=True, parser_class=_Parser)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sinks.spec import Column, Table, View
-from sinks.tables import chains, ingest, relationships
+from sinks.tables import chains, ingest, privacy, relationships
 
 Operation = Table | View | str
 
@@ -55,6 +55,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             *relationships.VIEWS,
         ),
     ),
+    Migration("0005_privacy_and_duplicates", (*privacy.TABLES, ingest.INGEST_DUPLICATES)),
 )
 
 

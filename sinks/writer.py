@@ -33,6 +33,7 @@ WRITE_ORDER = (
     "touchpoints",
     "crm_events",
     "dead_letters",
+    "ingest_duplicates",
     "channel_attribution",
 )
 

@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -34,6 +35,7 @@ from streams.routing import partition_for
 log = logging.getLogger(__name__)
 
 REBUILD_CHUNK = 20000
+ERASURE_POLL_S = 5.0
 
 
 @dataclass
@@ -51,6 +53,8 @@ class Pipeline:
     producer: AIOKafkaProducer | None = None
     batches: int = 0
     _in_flight: asyncio.Task[None] | None = None
+    _erasures_checked: float = 0.0
+    _erased_after: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def __post_init__(self) -> None:
         if self.processor is None:
@@ -153,8 +157,36 @@ class Pipeline:
         finally:
             await self.stop()
 
+    async def _forget_erased(self) -> None:
+        """Rebuild the owned workspaces in which a person was erased since the last look:
+        the erased events are gone from ClickHouse, so the rebuilt state no longer
+        holds them."""
+        from oppchain.erase import erasures_since
+
+        now = time.monotonic()
+        if now - self._erasures_checked < ERASURE_POLL_S:
+            return
+        self._erasures_checked = now
+        try:
+            notices = await asyncio.to_thread(erasures_since, self.sink._conn(), self._erased_after)
+        except Exception as exc:  # the sink's retries cover the data path
+            log.warning("could not read erasures: %s", exc)
+            return
+        if not notices:
+            return
+        assert self.processor is not None
+        self._erased_after = notices[-1].erased_at
+        n = self.settings.partitions
+        owned = {partition_for(e.workspace, n) for e in notices} & self.owned
+        if owned:
+            await self.drain()
+            self.processor.drop({e.workspace for e in notices})
+            await asyncio.to_thread(self.rebuild, owned)
+
     async def step(self) -> int:
         assert self.consumer is not None
+        async with self.lock:
+            await self._forget_erased()
         fetched = await self.consumer.getmany(
             timeout_ms=self.settings.batch_linger_ms or 100,
             max_records=self.settings.batch_max_records,

@@ -78,10 +78,21 @@ class Processor:
         )
         fresh: dict[str, list[Valid]] = defaultdict(list)
         duplicates = 0
+        dropped: list[dict[str, Any]] = []
         for item in valid:
             seen = self.seen[item.event.workspace]
             if item.event.event_id in seen:
                 duplicates += 1
+                dropped.append(
+                    {
+                        "dropped_at": now,
+                        "workspace": item.event.workspace,
+                        "event_id": item.event.event_id,
+                        "source_topic": item.record.topic,
+                        "source_partition": item.record.partition,
+                        "source_offset": item.record.offset,
+                    }
+                )
                 continue
             seen.add(item.event.event_id)
             fresh[item.event.workspace].append(item)
@@ -95,6 +106,8 @@ class Processor:
             for name in DOMAIN_TABLES:
                 rows[name].extend(getattr(outputs, name))
         rows["dead_letters"] = dead_rows
+        if dropped:
+            rows["ingest_duplicates"] = dropped
         dead = [
             (records[i], row) for i, row in zip(_failed(records, valid), dead_rows, strict=True)
         ]

@@ -117,3 +117,21 @@ DEAD_LETTERS = Table(
 )
 
 TABLES = (TOUCHPOINTS, CRM_EVENTS, DEAD_LETTERS)
+
+INGEST_DUPLICATES = Table(
+    name="ingest_duplicates",
+    comment="Messages dropped because their event_id had already been applied "
+    "(redeliveries, or a producer sending an event twice). With touchpoints, "
+    "crm_events and dead_letters this accounts for every message on the topics.",
+    columns=(
+        Column("dropped_at", TS, "When the duplicate was dropped (processing time, UTC)"),
+        WORKSPACE,
+        EVENT_ID,
+        SOURCE_TOPIC,
+        SOURCE_PARTITION,
+        SOURCE_OFFSET,
+    ),
+    engine="ReplacingMergeTree(dropped_at)",
+    order_by="(source_topic, source_partition, source_offset)",
+    partition_by="toYYYYMM(dropped_at)",
+)
