@@ -8,6 +8,8 @@ lower-cased; a leading ``@`` is dropped.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from schemas.events import (
     AccountUpserted,
     ContactUpserted,
@@ -24,6 +26,7 @@ from schemas.events import (
 )
 
 
+@lru_cache(maxsize=1 << 16)
 def handle_key(platform: str, handle: str) -> str:
     return f"{platform}:{handle.strip().lstrip('@').lower()}"
 

@@ -7,9 +7,8 @@ without a broker.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -38,8 +37,7 @@ DEAD_PAYLOAD_LIMIT = 64 * 1024
 TOUCH_COLUMNS = tuple(TOUCHPOINTS.column_names())
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(NamedTuple):
     topic: str
     partition: int
     offset: int
@@ -47,8 +45,7 @@ class Record:
     value: bytes | None
 
 
-@dataclass(frozen=True, slots=True)
-class Valid:
+class Valid(NamedTuple):
     record: Record
     event: Event
 
