@@ -7,6 +7,8 @@ broker started on 127.0.0.1 and chdb under the data directory.
 
 from __future__ import annotations
 
+import os
+import secrets
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -19,11 +21,14 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     brokers: str = Field("", description="Kafka bootstrap servers; empty: embedded tansu")
     clickhouse_dsn: str = Field("", description="chdb:///path or http(s)://; empty: embedded")
-    secret: SecretStr = Field(
-        SecretStr("oppchain-local-development-secret"),
-        description="Secret the per-workspace email salt is derived from",
+    secret: SecretStr | None = Field(
+        None, description="Secret the per-workspace email salt is derived from"
     )
-    secret_file: Path | None = Field(None, description="Read the secret from this file")
+    secret_file: Path | None = Field(
+        None,
+        description="Read the secret from this file; with neither set, a random one is "
+        "created once as <data_dir>/secret (mode 0600)",
+    )
 
     topic_prefix: str = "oppchain."
     partitions: int = Field(6, ge=1, le=1024)
@@ -60,9 +65,21 @@ class Settings(BaseSettings):
         return [t["social"], t["relationship"], t["crm"]]
 
     def secret_bytes(self) -> bytes:
-        if self.secret_file is not None:
-            return self.secret_file.read_text().strip().encode()
-        return self.secret.get_secret_value().encode()
+        """The secret, from the environment or a file: never from code, never logged."""
+        if self.secret is not None:
+            return self.secret.get_secret_value().encode()
+        path = self.secret_file
+        if path is None:
+            path = self.data_dir / "secret"
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as out:
+                    out.write(secrets.token_hex(32))
+        value = path.read_text().strip()
+        if not value:
+            raise ValueError(f"secret file {path} is empty")
+        return value.encode()
 
     def resolved_dsn(self) -> str:
         if self.clickhouse_dsn:

@@ -63,6 +63,12 @@ class Processor:
     states: dict[str, WorkspaceState] = field(default_factory=dict)
     seen: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     counters: Counters = field(default_factory=Counters)
+    secret: bytes | None = None
+
+    def _secret(self) -> bytes:
+        if self.secret is None:
+            self.secret = self.settings.secret_bytes()
+        return self.secret
 
     def state(self, workspace: str) -> WorkspaceState:
         found = self.states.get(workspace)
@@ -74,7 +80,7 @@ class Processor:
     def process(self, records: Sequence[Record], now: datetime | None = None) -> BatchResult:
         now = now or datetime.now(UTC)
         valid, dead_rows = split(
-            records, secret=self.settings.secret_bytes(), max_bytes=self.settings.max_message_bytes
+            records, secret=self._secret(), max_bytes=self.settings.max_message_bytes
         )
         fresh: dict[str, list[Valid]] = defaultdict(list)
         duplicates = 0
