@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import gc
 import json
+import multiprocessing
 import platform
 import sys
 import tempfile
@@ -102,6 +103,26 @@ async def oppchain_rate(settings: Settings, expected: int) -> dict[str, Any]:
     }
 
 
+def paced_producer(settings: dict[str, Any], lines_file: str, rate: float, out: str) -> None:
+    """Send the lines at ``rate`` per second; write each event's send time (epoch s)."""
+    import orjson
+
+    producer_settings = Settings(**{k: v for k, v in settings.items() if k != "secret"})
+    lines = Path(lines_file).read_bytes().split(b"\n")
+    producer = EventProducer(producer_settings, producer_settings.brokers, linger_ms=2)
+    sent_at: dict[str, float] = {}
+    started = time.time()
+    for n, line in enumerate(lines):
+        delay = started + n / rate - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        sent_at[orjson.loads(line)["event_id"]] = time.time()
+        producer.send_raw(line)
+    producer.flush()
+    producer.close()
+    Path(out).write_text(json.dumps(sent_at))
+
+
 class TimedSink(ClickHouseSink):
     """Records when each event's row became queryable (its insert returned)."""
 
@@ -109,7 +130,7 @@ class TimedSink(ClickHouseSink):
 
     def write(self, batch: Any) -> dict[str, int]:
         written = super().write(batch)
-        now = time.perf_counter()
+        now = time.time()
         for row in batch.get("touchpoints", ()):
             self.stored_at[row[1]] = now
         for row in batch.get("crm_events", ()):
@@ -119,7 +140,6 @@ class TimedSink(ClickHouseSink):
 
 async def freshness(settings: Settings, lines: list[bytes], rate: float) -> dict[str, float]:
     """Produce at ``rate`` events/s; p50/p99 seconds from send to queryable row."""
-    import orjson
 
     fresh = settings.model_copy(
         update={
@@ -136,22 +156,21 @@ async def freshness(settings: Settings, lines: list[bytes], rate: float) -> dict
     pipeline = Pipeline(fresh, fresh.brokers, sink)
     task = asyncio.ensure_future(pipeline.run())
     await asyncio.sleep(3)  # let the consumer join its group
-    sent_at: dict[str, float] = {}
-
-    def paced() -> None:
-        # Its own thread: the producer must not stall the worker's event loop.
-        producer = EventProducer(fresh, fresh.brokers, linger_ms=2)
-        started = time.perf_counter()
-        for n, line in enumerate(lines):
-            delay = started + n / rate - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            sent_at[orjson.loads(line)["event_id"]] = time.perf_counter()
-            producer.send_raw(line)
-        producer.flush()
-        producer.close()
-
-    await asyncio.to_thread(paced)
+    # The producer is another process, as in production: it must not share this
+    # worker's cores and interpreter lock.
+    lines_file = settings.data_dir / "fresh.jsonl"
+    sent_file = settings.data_dir / "fresh-sent.json"
+    lines_file.write_bytes(b"\n".join(lines))
+    ctx = multiprocessing.get_context("spawn")
+    producer = ctx.Process(
+        target=paced_producer,
+        args=(fresh.model_dump(mode="json"), str(lines_file), rate, str(sent_file)),
+    )
+    producer.start()
+    await asyncio.to_thread(producer.join)
+    if producer.exitcode != 0:
+        raise RuntimeError(f"paced producer failed with exit code {producer.exitcode}")
+    sent_at: dict[str, float] = json.loads(sent_file.read_text())
     deadline = time.perf_counter() + 120
     while len(sink.stored_at) < len(sent_at) and time.perf_counter() < deadline:
         await asyncio.sleep(0.05)
