@@ -69,9 +69,12 @@ def extra_sections(client: Any) -> list[str]:
         "attribution_credits_latest GROUP BY model, channel "
         "ORDER BY model, value DESC LIMIT 3 BY model"
     ).result_rows
-    lines += _section(
-        "top channels per attribution model (credited value):", top, "{:<16} {:<10} {}"
-    )
+    by_model: dict[str, list[str]] = {}
+    for model, channel, value in top:
+        by_model.setdefault(model, []).append(f"{channel} {value:,.0f}")
+    lines.append("top channels per attribution model (credited value; _authentic: rings at $0):")
+    width = max((len(m) for m in by_model), default=0)
+    lines.extend(f"  {m:<{width}}  " + " | ".join(v) for m, v in by_model.items())
     social = client.query(
         "SELECT countIf(path[1] NOT IN ('offline', 'referral', 'email', 'direct')), count() "
         "FROM opportunity_chains_latest WHERE touch_count > 0"
