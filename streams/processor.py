@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,20 +17,12 @@ from oppchain.settings import Settings
 from schemas.events import Event
 from schemas.keys import contact_key
 from streams.domain.config import DomainConfig
-from streams.domain.state import WorkspaceState
+from streams.domain.state import Outputs, WorkspaceState
 from streams.ingest import Record, Valid, event_rows, split
 
 Rows = dict[str, list[Any]]  # dicts, or tuples in column order for touchpoints
-DOMAIN_TABLES = (
-    "identity_merges",
-    "identity_refusals",
-    "opportunity_chains",
-    "attribution_credits",
-    "relationships",
-    "relationships_daily",
-    "karma_ledger",
-    "authenticity_flags",
-)
+# Every Outputs field but the touch -> person map is a table of the same name.
+DOMAIN_TABLES = tuple(f.name for f in fields(Outputs) if f.name != "touch_persons")
 
 
 @dataclass

@@ -5,18 +5,9 @@ from __future__ import annotations
 from dashboards.model import Panel, Row
 from dashboards.panels import filters as f
 from dashboards.sql import Query, time_bucket, var_eq
+from streams.domain.config import DEFAULT_MODELS
 
-HEURISTIC_MODELS = (
-    "first_touch",
-    "last_touch",
-    "linear",
-    "time_decay",
-    "position_based",
-    "w_shaped",
-    "full_path",
-    "j_shaped",
-    "inverse_j",
-)
+HEURISTIC_MODELS = DEFAULT_MODELS
 
 
 def chosen_model() -> Row:
