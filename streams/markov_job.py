@@ -10,21 +10,25 @@ from typing import Any
 from oppchain.settings import Settings
 from schemas.codec import decode_batch
 from sinks.writer import ClickHouseSink
-from streams.domain.markov import markov_attribution
+from streams.domain.markov import Path, markov_attribution
 from streams.domain.state import WorkspaceState
 from streams.processor import Processor
 
 CHUNK = 20000
 
 
+def collect_paths(states: Iterable[WorkspaceState]) -> dict[str, list[Path]]:
+    """Every workspace's paths; taken while no batch changes the state."""
+    return {state.workspace: state.markov_paths() for state in states}
+
+
 def markov_rows(
-    states: Iterable[WorkspaceState], order: int, run_at: datetime | None = None
+    paths_by_workspace: dict[str, list[Path]], order: int, run_at: datetime | None = None
 ) -> list[dict[str, Any]]:
     run_at = run_at or datetime.now(UTC)
     run_id = uuid.uuid4().hex
     rows: list[dict[str, Any]] = []
-    for state in states:
-        paths = state.markov_paths()
+    for workspace, paths in sorted(paths_by_workspace.items()):
         if not paths:
             continue
         credits = markov_attribution(paths, order)
@@ -34,7 +38,7 @@ def markov_rows(
                 {
                     "run_id": run_id,
                     "run_at": run_at,
-                    "workspace": state.workspace,
+                    "workspace": workspace,
                     "model": f"markov_order_{order}",
                     "channel": channel,
                     "removal_effect": credit.removal_effect,
@@ -48,8 +52,10 @@ def markov_rows(
     return rows
 
 
-def run_markov(settings: Settings, sink: ClickHouseSink, states: list[WorkspaceState]) -> int:
-    rows = markov_rows(states, settings.markov_order)
+def run_markov(
+    settings: Settings, sink: ClickHouseSink, paths_by_workspace: dict[str, list[Path]]
+) -> int:
+    rows = markov_rows(paths_by_workspace, settings.markov_order)
     if rows:
         sink.write({"channel_attribution": rows})
     return len(rows)
@@ -73,4 +79,4 @@ def states_from_store(settings: Settings, sink: ClickHouseSink) -> list[Workspac
 
 
 def run_markov_from_sql(settings: Settings, sink: ClickHouseSink) -> int:
-    return run_markov(settings, sink, states_from_store(settings, sink))
+    return run_markov(settings, sink, collect_paths(states_from_store(settings, sink)))

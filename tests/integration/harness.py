@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from oppchain.producer import EventProducer
@@ -32,26 +32,38 @@ def make_pipeline(settings: Settings) -> Pipeline:
     )
 
 
-async def _until(pipeline: Pipeline, expected: int, timeout_s: float) -> None:
+async def _until(
+    pipeline: Pipeline,
+    expected: int,
+    timeout_s: float,
+    also: Callable[[Pipeline], bool] | None = None,
+) -> None:
     deadline = time.monotonic() + timeout_s
     assert pipeline.processor is not None
     counters = pipeline.processor.counters
     while time.monotonic() < deadline:
-        if counters.stored + counters.dead_lettered + counters.duplicates_dropped >= expected:
+        done = counters.stored + counters.dead_lettered + counters.duplicates_dropped
+        if done >= expected and (also is None or await asyncio.to_thread(also, pipeline)):
             return
         await asyncio.sleep(0.05)
     raise TimeoutError(f"only {counters} of {expected} after {timeout_s}s")
 
 
 def run_until(
-    settings: Settings, expected: int, *, timeout_s: float = 120, use_faust: bool = False
+    settings: Settings,
+    expected: int,
+    *,
+    timeout_s: float = 120,
+    use_faust: bool = False,
+    also: Callable[[Pipeline], bool] | None = None,
 ) -> Pipeline:
-    """Run one worker until ``expected`` messages were consumed and handled."""
+    """Run one worker until ``expected`` messages were consumed and handled (and, with
+    ``also``, until that condition holds too)."""
     pipeline = make_pipeline(settings)
     if use_faust:
         app = create_app(settings, settings.brokers, pipeline)
         asyncio.run(
-            run_app(app, lambda: _until(pipeline, expected, timeout_s), handle_signals=False)
+            run_app(app, lambda: _until(pipeline, expected, timeout_s, also), handle_signals=False)
         )
         return pipeline
 

@@ -43,15 +43,23 @@ def test_every_event_is_stored_or_dead_lettered(settings: Settings, clickhouse: 
     world = generate(7, 365, events=3000, bad_fraction=0.02)
     bad = world.truth["counts"]["bad"]
     assert bad >= 50
+    settings = settings.model_copy(update={"markov_interval_s": 0.5})
     sent = produce(settings, world.events)
     assert sent == 3000
-    pipeline = run_until(settings, sent, use_faust=True)
+    pipeline = run_until(
+        settings,
+        sent,
+        use_faust=True,
+        also=lambda p: p.sink.query("SELECT count() FROM channel_attribution")[0][0] > 0,
+    )
     events, rows, dead = _stored(clickhouse)
     assert events == rows == 3000 - bad
     assert dead == bad
     assert pipeline.processor is not None
     assert pipeline.processor.counters.duplicates_dropped == 0
     assert _deadletter_topic_count(settings) == bad
+    # The worker's scheduled data-driven attribution ran and wrote its rows.
+    assert scalar(clickhouse, "SELECT count() FROM channel_attribution") > 0
     reasons = dict(
         clickhouse.query("SELECT reason, count() FROM dead_letters GROUP BY reason").result_rows
     )
