@@ -8,13 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from oppchain.settings import Settings
-from schemas.codec import decode_batch
 from sinks.writer import ClickHouseSink
 from streams.domain.markov import Path, markov_attribution
 from streams.domain.state import WorkspaceState
 from streams.processor import Processor
-
-CHUNK = 20000
+from streams.store import replay
 
 
 def collect_paths(states: Iterable[WorkspaceState]) -> dict[str, list[Path]]:
@@ -64,17 +62,7 @@ def run_markov(
 def states_from_store(settings: Settings, sink: ClickHouseSink) -> list[WorkspaceState]:
     """Rebuild every workspace's state from the stored events."""
     processor = Processor(settings)
-    payloads = [
-        r[0].encode()
-        for r in sink.query(
-            "SELECT payload FROM (SELECT occurred_at, event_id, payload FROM touchpoints FINAL "
-            "UNION ALL SELECT occurred_at, event_id, payload FROM crm_events FINAL) "
-            "ORDER BY occurred_at, event_id"
-        )
-    ]
-    for start in range(0, len(payloads), CHUNK):
-        decoded, _ = decode_batch(payloads[start : start + CHUNK])
-        processor.rebuild(e for _, e in decoded)
+    replay(processor, sink.query)
     return list(processor.states.values())
 
 

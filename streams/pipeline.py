@@ -25,16 +25,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 
 from oppchain.settings import Settings
-from schemas.codec import decode_batch
-from sinks.spec import quote
 from sinks.writer import ClickHouseSink
 from streams.ingest import Record
 from streams.processor import BatchResult, Processor
 from streams.routing import partition_for
+from streams.store import replay
 
 log = logging.getLogger(__name__)
 
-REBUILD_CHUNK = 20000
 ERASURE_POLL_S = 5.0
 
 
@@ -77,20 +75,7 @@ class Pipeline:
         workspaces = self._workspaces_of(partitions)
         if not workspaces:
             return 0
-        names = ", ".join(quote(w) for w in workspaces)
-        columns = "SELECT occurred_at, event_id, payload FROM"
-        sql = (
-            f"SELECT payload FROM ({columns} touchpoints FINAL WHERE workspace IN ({names}) "
-            f"UNION ALL {columns} crm_events FINAL WHERE workspace IN ({names})) "
-            "ORDER BY occurred_at, event_id"
-        )
-        payloads = [r[0].encode() for r in self.sink.query(sql)]
-        total = 0
-        for start in range(0, len(payloads), REBUILD_CHUNK):
-            decoded, failures = decode_batch(payloads[start : start + REBUILD_CHUNK])
-            if failures:
-                raise RuntimeError(f"stored event no longer decodes: {failures[0]}")
-            total += self.processor.rebuild(e for _, e in decoded)
+        total = replay(self.processor, self.sink.query, workspaces)
         log.info("rebuilt %d workspaces from %d stored events", len(workspaces), total)
         return total
 
