@@ -64,8 +64,8 @@ def _peek(value: bytes | None, field: str) -> str:
 
 def split(
     records: Sequence[Record], *, secret: bytes, max_bytes: int, now: datetime | None = None
-) -> tuple[list[Valid], list[dict[str, Any]]]:
-    """Decode a batch: valid events (emails hashed) and dead-letter rows."""
+) -> tuple[list[Valid], list[tuple[Record, dict[str, Any]]]]:
+    """Decode a batch: valid events (emails hashed) and dead letters (record, row)."""
     now = now or datetime.now(UTC)
     payloads = [r.value if r.value is not None else b"" for r in records]
     decoded, failures = decode_batch(payloads, max_bytes=max_bytes, secret=secret)
@@ -76,19 +76,22 @@ def split(
         value = record.value or b""
         readable = len(value) <= max_bytes
         dead.append(
-            {
-                "dead_at": now,
-                "reason": failure.reason,
-                "detail": failure.detail,
-                "source_topic": record.topic,
-                "source_partition": record.partition,
-                "source_offset": record.offset,
-                "message_key": (record.key or b"").decode("utf-8", "replace")[:256],
-                "event_id": _peek(value, "event_id") if readable else "",
-                "workspace": _peek(value, "workspace") if readable else "",
-                "payload_bytes": len(value),
-                "payload": redact_emails(value[:DEAD_PAYLOAD_LIMIT]).decode("utf-8", "replace"),
-            }
+            (
+                record,
+                {
+                    "dead_at": now,
+                    "reason": failure.reason,
+                    "detail": failure.detail,
+                    "source_topic": record.topic,
+                    "source_partition": record.partition,
+                    "source_offset": record.offset,
+                    "message_key": (record.key or b"").decode("utf-8", "replace")[:256],
+                    "event_id": _peek(value, "event_id") if readable else "",
+                    "workspace": _peek(value, "workspace") if readable else "",
+                    "payload_bytes": len(value),
+                    "payload": redact_emails(value[:DEAD_PAYLOAD_LIMIT]).decode("utf-8", "replace"),
+                },
+            )
         )
     return valid, dead
 

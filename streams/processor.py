@@ -71,7 +71,7 @@ class Processor:
 
     def process(self, records: Sequence[Record], now: datetime | None = None) -> BatchResult:
         now = now or datetime.now(UTC)
-        valid, dead_rows = split(
+        valid, dead = split(
             records, secret=self._secret(), max_bytes=self.settings.max_message_bytes
         )
         fresh: dict[str, list[Valid]] = defaultdict(list)
@@ -103,16 +103,13 @@ class Processor:
             rows["crm_events"].extend(crm)
             for name in DOMAIN_TABLES:
                 rows[name].extend(getattr(outputs, name))
-        rows["dead_letters"] = dead_rows
+        rows["dead_letters"] = [row for _, row in dead]
         if dropped:
             rows["ingest_duplicates"] = dropped
-        dead = [
-            (records[i], row) for i, row in zip(_failed(records, valid), dead_rows, strict=True)
-        ]
         stored = sum(len(v) for v in fresh.values())
         self.counters.consumed += len(records)
         self.counters.stored += stored
-        self.counters.dead_lettered += len(dead_rows)
+        self.counters.dead_lettered += len(dead)
         self.counters.duplicates_dropped += duplicates
         return BatchResult(dict(rows), dead, stored, duplicates)
 
@@ -146,9 +143,3 @@ def _persons(
             person = state.graph.person_of(key)
             persons[item.event.event_id] = (person, state.graph.account_of(person) or "")
     return persons
-
-
-def _failed(records: Sequence[Record], valid: Sequence[Valid]) -> list[int]:
-    """Indices of the records that did not decode, in order."""
-    ok = {id(v.record) for v in valid}
-    return [i for i, r in enumerate(records) if id(r) not in ok]
