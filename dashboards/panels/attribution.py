@@ -7,12 +7,11 @@ from dashboards.panels import filters as f
 from dashboards.sql import Query, time_bucket, var_eq
 from streams.domain.config import DEFAULT_MODELS
 
-HEURISTIC_MODELS = DEFAULT_MODELS
 
-
-def chosen_model() -> Row:
-    by_channel = Panel(
-        "Won value by channel (${model})",
+def won_value_by_channel(title: str, description: str) -> Panel:
+    """Won value credited to each channel under the model chosen by ``$model``."""
+    return Panel(
+        title,
         "barchart",
         Query(
             ("toString(channel) AS channel", "sum(credit_value) AS credited_value"),
@@ -21,8 +20,15 @@ def chosen_model() -> Row:
             group_by=("channel",),
             order_by=("credited_value DESC",),
         ),
-        "Won value credited to each channel's touches under the chosen model.",
+        description,
         width=8,
+    )
+
+
+def chosen_model() -> Row:
+    by_channel = won_value_by_channel(
+        "Won value by channel (${model})",
+        "Won value credited to each channel's touches under the chosen model.",
     )
     over_time = Panel(
         "Credited value over time by channel (${model})",
@@ -66,7 +72,7 @@ def chosen_model() -> Row:
 
 
 def side_by_side() -> Row:
-    columns = tuple(f"sumIf(credit_value, model = '{m}') AS {m}" for m in HEURISTIC_MODELS)
+    columns = tuple(f"sumIf(credit_value, model = '{m}') AS {m}" for m in DEFAULT_MODELS)
     models = Panel(
         "Won value by channel, every model",
         "barchart",

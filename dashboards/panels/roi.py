@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dashboards.model import Panel, Row
 from dashboards.panels import filters as f
+from dashboards.panels.attribution import won_value_by_channel
 from dashboards.sql import Query, cross_join, time_bucket, time_filter, union_all, var_eq
 
 COST = "event_type = 'cost_recorded'"
@@ -135,18 +136,9 @@ def over_time() -> Row:
 
 
 def by_channel() -> Row:
-    credited = Panel(
+    credited = won_value_by_channel(
         "Won value credited by channel (${model})",
-        "barchart",
-        Query(
-            ("toString(channel) AS channel", "sum(credit_value) AS credited_value"),
-            "attribution_credits_latest",
-            where=(var_eq("model", "model"), f.WON_CHAINS, *f.credits()),
-            group_by=("channel",),
-            order_by=("credited_value DESC",),
-        ),
         "Won value spread over the touches that led to it, under the chosen model.",
-        width=8,
     )
     cost = Panel(
         "Cost by platform",
