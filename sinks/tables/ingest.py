@@ -19,16 +19,26 @@ from sinks.tables.common import (
 
 LC = "LowCardinality(String)"
 
-TOUCHPOINTS = Table(
+
+def _event_store(name: str, comment: str, columns: tuple[Column, ...]) -> Table:
+    """A table of valid events: envelope, own columns, lineage and the payload the
+    state is rebuilt from; one row per event_id."""
+    return Table(
+        name=name,
+        comment=comment,
+        columns=(WORKSPACE, EVENT_ID, EVENT_TYPE, OCCURRED_AT, SOURCE, *columns, *LINEAGE, PAYLOAD),
+        engine="ReplacingMergeTree(ingested_at)",
+        order_by="(workspace, occurred_at, event_id)",
+        partition_by="toYYYYMM(occurred_at)",
+        settings={"non_replicated_deduplication_window": 1000},
+    )
+
+
+TOUCHPOINTS = _event_store(
     name="touchpoints",
     comment="One row per social or relationship event (follows, likes, shares, DMs, "
     "introductions, meetings, emails, help). Deduplicated on event_id.",
     columns=(
-        WORKSPACE,
-        EVENT_ID,
-        EVENT_TYPE,
-        OCCURRED_AT,
-        SOURCE,
         Column("platform", LC, "Social platform (x, linkedin, ...); empty for offline events"),
         Column(
             "channel",
@@ -47,25 +57,14 @@ TOUCHPOINTS = Table(
         Column("content_ref", "String", "Reference to the content acted on, if any"),
         Column("hashtags", "Array(String)", "Hashtags on the act, lower-cased"),
         Column("introducer_key", "String", "Identity key of the introducer (introductions)"),
-        *LINEAGE,
-        PAYLOAD,
     ),
-    engine="ReplacingMergeTree(ingested_at)",
-    order_by="(workspace, occurred_at, event_id)",
-    partition_by="toYYYYMM(occurred_at)",
-    settings={"non_replicated_deduplication_window": 1000},
 )
 
-CRM_EVENTS = Table(
+CRM_EVENTS = _event_store(
     name="crm_events",
     comment="One row per CRM event: contacts, accounts, leads, opportunities and their "
     "stages, contracts, losses, revenue and cost. Deduplicated on event_id.",
     columns=(
-        WORKSPACE,
-        EVENT_ID,
-        EVENT_TYPE,
-        OCCURRED_AT,
-        SOURCE,
         Column("contact_id", "String", "CRM contact id, empty if not about a contact"),
         ACCOUNT_ID,
         Column("lead_id", "String", "Lead id (lead_created)"),
@@ -79,13 +78,7 @@ CRM_EVENTS = Table(
         Column("platform", LC, "Platform a cost was spent on"),
         Column("cost_kind", LC, "ad_spend, time, tooling or other (cost_recorded)"),
         PERSON_ID,
-        *LINEAGE,
-        PAYLOAD,
     ),
-    engine="ReplacingMergeTree(ingested_at)",
-    order_by="(workspace, occurred_at, event_id)",
-    partition_by="toYYYYMM(occurred_at)",
-    settings={"non_replicated_deduplication_window": 1000},
 )
 
 DEAD_LETTERS = Table(
