@@ -167,16 +167,17 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_up(args: argparse.Namespace) -> int:
+def _run_stack(settings: Settings) -> int:
+    """Run the worker with what the stack provides until Ctrl-C or SIGTERM."""
     from oppchain.runner import run_app
     from oppchain.stack import Stack
     from streams.app import create_app
 
-    settings = _settings(args)
     with Stack(settings) as stack:
         print(f"broker     {stack.bootstrap}")
         print(f"clickhouse {stack.dsn}")
         if stack.sql is not None:
+            # The process that owns an embedded database serves read-only SQL.
             print(f"sql        {stack.sql.address}/query (read-only)")
         print("worker running; Ctrl-C stops everything", flush=True)
         asyncio.run(run_app(create_app(settings, stack.bootstrap)))
@@ -184,20 +185,15 @@ def cmd_up(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_worker(args: argparse.Namespace) -> int:
-    from oppchain.runner import run_app
-    from oppchain.stack import Stack
-    from streams.app import create_app
+def cmd_up(args: argparse.Namespace) -> int:
+    return _run_stack(_settings(args))
 
+
+def cmd_worker(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if not settings.brokers:
         raise UsageError("worker needs OPPCHAIN_BROKERS; for a local stack use 'oppchain up'")
-    # With an embedded database the worker owns it, so it also serves read-only SQL.
-    with Stack(settings) as stack:
-        if stack.sql is not None:
-            print(f"sql {stack.sql.address}/query (read-only)", flush=True)
-        asyncio.run(run_app(create_app(settings, settings.brokers)))
-    return 0
+    return _run_stack(settings)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
