@@ -85,5 +85,12 @@ def run_until(
     return pipeline
 
 
+# Every message ends as a stored event or a dead letter: their sum is what is accounted for.
+ACCOUNTED = (
+    "SELECT (SELECT uniqExact(event_id) FROM touchpoints) + "
+    "(SELECT uniqExact(event_id) FROM crm_events) + (SELECT count() FROM dead_letters)"
+)
+
+
 def scalar(client: Any, sql: str) -> Any:
     return client.query(sql).result_rows[0][0]

@@ -21,14 +21,9 @@ from oppchain.settings import Settings
 from sinks.clickhouse import close_embedded, connect
 from sinks.writer import Backoff, ClickHouseSink
 from streams.pipeline import Pipeline
-from tests.integration.harness import produce, scalar
+from tests.integration.harness import ACCOUNTED, produce, scalar
 
 pytestmark = pytest.mark.integration
-
-ACCOUNTED = (
-    "SELECT (SELECT uniqExact(event_id) FROM touchpoints) + "
-    "(SELECT uniqExact(event_id) FROM crm_events) + (SELECT count() FROM dead_letters)"
-)
 
 
 def _env(settings: Settings) -> dict[str, str]:

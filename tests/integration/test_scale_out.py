@@ -17,17 +17,13 @@ import pytest
 from oppchain.generator import generate
 from oppchain.settings import Settings
 from streams.pipeline import Pipeline
-from tests.integration.harness import make_pipeline, produce, scalar
+from tests.integration.harness import ACCOUNTED, make_pipeline, produce, scalar
 
 pytestmark = pytest.mark.integration
 
 
 def _accounted(client: Any) -> int:
-    return (
-        scalar(client, "SELECT uniqExact(event_id) FROM touchpoints")
-        + scalar(client, "SELECT uniqExact(event_id) FROM crm_events")
-        + scalar(client, "SELECT count() FROM dead_letters")
-    )
+    return int(scalar(client, ACCOUNTED))
 
 
 async def _wait(client: Any, expected: int, timeout_s: float) -> None:

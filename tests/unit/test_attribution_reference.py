@@ -7,7 +7,6 @@ where the package is installed the comparison is also made live.
 from __future__ import annotations
 
 import csv
-import importlib.util
 from collections import defaultdict
 from pathlib import Path
 
@@ -64,10 +63,6 @@ def test_channel_totals_match_channelattribution_snapshot() -> None:
     _compare(_our_totals(_paths()), theirs)
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("ChannelAttribution") is None,
-    reason="channelattribution not installed (dev extra); the snapshot test still runs",
-)
 def test_channel_totals_match_channelattribution_live() -> None:
     import pandas as pd
     from ChannelAttribution import heuristic_models

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -80,10 +78,6 @@ def test_shares_sum_to_one(paths: list[Path], order: int) -> None:
         assert sum(r.conversions for r in out.values()) == pytest.approx(total_conv)
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("ChannelAttribution") is None,
-    reason="channelattribution not installed (dev extra)",
-)
 def test_close_to_channelattribution_simulation() -> None:
     import pandas as pd
     from ChannelAttribution import markov_model
