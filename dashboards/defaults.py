@@ -46,7 +46,7 @@ CAMPAIGN = Variable(
 MODEL = Variable(
     "model",
     "Attribution model",
-    Query(("DISTINCT model",), "attribution_credits", order_by=("model",)),
+    Query(("DISTINCT model",), "attribution_credit_sets", order_by=("model",)),
     multi=False,
     default="linear",
 )

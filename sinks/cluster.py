@@ -25,8 +25,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from sinks.migrations import MIGRATIONS, MIGRATIONS_TABLE, Migration, all_tables, all_views
-from sinks.spec import Table, View, quote
+from sinks.migrations import MIGRATIONS, MIGRATIONS_TABLE, Migration
+from sinks.spec import Backfill, Drop, Table, View, quote
 
 ZOOKEEPER_PREFIX = "/clickhouse/tables"
 LOCAL_SUFFIX = "_local"
@@ -203,16 +203,46 @@ def view_sql(
     return _on_cluster(rendered.create_sql(), head, cluster)
 
 
-def cluster_statements(migration: Migration, cluster: str, database: str) -> list[str]:
+def drop_sql(drop: Drop, cluster: str, database: str) -> list[str]:
+    """A dropped table goes with its ``_local`` tables; a view is one object."""
+    names = [drop.name] if drop.kind == "VIEW" else [drop.name, drop.name + LOCAL_SUFFIX]
+    return [
+        f"DROP {drop.kind} IF EXISTS {database}.{name} ON CLUSTER {cluster} SYNC" for name in names
+    ]
+
+
+def backfill_sql(backfill: Backfill, database: str, tables: set[str], views: set[str]) -> str:
+    """Run once, on one node, through the Distributed tables (which route the rows)."""
+    select = _qualify(backfill.select, database, tables, views, local=False)
+    return replace(backfill, target=f"{database}.{backfill.target}", select=select).sql()
+
+
+def _names_ever() -> tuple[set[str], set[str]]:
+    """Every table and view any migration defines (a backfill may read a table a
+    later operation drops)."""
+    tables = {MIGRATIONS_TABLE.name}
+    views: set[str] = set()
+    for migration in MIGRATIONS:
+        for op in migration.operations:
+            if isinstance(op, Table):
+                tables.add(op.name)
+            elif isinstance(op, View):
+                views.add(op.name)
+    return tables, views
+
+
+def cluster_statements(
+    migration: Migration, cluster: str, database: str, *, backfill: bool = True
+) -> list[str]:
     """Every statement of ``migration`` for ``cluster``, in order.
 
     Raw SQL operations cannot be translated safely and are refused: express
     the change as a table or view spec, or add a cluster-aware operation here.
+    ``backfill=False`` leaves out data copies (re-applying must not copy twice).
     """
     cluster = _identifier(cluster, "cluster")
     database = _identifier(database, "database")
-    known_tables = {t.name for t in all_tables()}
-    known_views = {v.name for v in all_views()}
+    known_tables, known_views = _names_ever()
     for op in migration.operations:
         if isinstance(op, Table):
             known_tables.add(op.name)
@@ -224,6 +254,11 @@ def cluster_statements(migration: Migration, cluster: str, database: str) -> lis
             statements.extend(table_statements(op, cluster, database))
         elif isinstance(op, View):
             statements.append(view_sql(op, cluster, database, known_tables, known_views))
+        elif isinstance(op, Drop):
+            statements.extend(drop_sql(op, cluster, database))
+        elif isinstance(op, Backfill):
+            if backfill:
+                statements.append(backfill_sql(op, database, known_tables, known_views))
         else:
             raise ValueError(
                 f"migration {migration.id}: raw statement cannot be rendered for a cluster: "
@@ -287,13 +322,14 @@ def migrate_cluster(
     done = applied_on_cluster(client, cluster, database)
     now: list[str] = []
     for migration in migrations:
-        statements = cluster_statements(migration, cluster, database)
-        if migration.id in done and not reapply:
+        if migration.id in done:
+            if reapply:
+                for statement in cluster_statements(migration, cluster, database, backfill=False):
+                    client.command(statement, use_database=False)
             continue
+        statements = cluster_statements(migration, cluster, database)
         for statement in statements:
             client.command(statement, use_database=False)
-        if migration.id in done:
-            continue
         client.insert(
             MIGRATIONS_TABLE.name,
             [[migration.id, checksum(statements), datetime.now(UTC)]],

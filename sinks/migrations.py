@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sinks.spec import Column, Table, View
+from sinks.spec import Backfill, Column, Drop, Table, View
 from sinks.tables import chains, ingest, privacy, relationships
 
-Operation = Table | View | str
+Operation = Table | View | Drop | Backfill | str
 
 MIGRATIONS_TABLE = Table(
     name="schema_migrations",
@@ -37,7 +37,7 @@ class Migration:
     operations: tuple[Operation, ...]
 
     def statements(self) -> list[str]:
-        return [op if isinstance(op, str) else op.create_sql() for op in self.operations]
+        return [statement(op) for op in self.operations]
 
     def checksum(self) -> str:
         return hashlib.sha256("\n;\n".join(self.statements()).encode()).hexdigest()
@@ -56,7 +56,16 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration("0005_privacy_and_duplicates", (*privacy.TABLES, ingest.INGEST_DUPLICATES)),
+    Migration("0006_attribution_credit_sets", chains.CREDIT_SETS_MIGRATION),
 )
+
+
+def statement(op: Operation) -> str:
+    if isinstance(op, str):
+        return op
+    if isinstance(op, Table | View):
+        return op.create_sql()
+    return op.sql()
 
 
 def applied(client: Any) -> dict[str, str]:
@@ -83,15 +92,28 @@ def migrate(client: Any, migrations: Sequence[Migration] = MIGRATIONS) -> list[s
     return now
 
 
-def all_tables() -> list[Table]:
-    tables: list[Table] = [MIGRATIONS_TABLE]
+def _current(kind: type[Table] | type[View]) -> list[Any]:
+    """Tables (or views) as the migrations leave them: dropped ones are gone and a
+    later definition of a name replaces the earlier one."""
+    found: dict[str, Any] = {}
     for migration in MIGRATIONS:
-        tables.extend(op for op in migration.operations if isinstance(op, Table))
+        for op in migration.operations:
+            if isinstance(op, kind):
+                found.pop(op.name, None)
+                found[op.name] = op
+            elif isinstance(op, Drop):
+                found.pop(op.name, None)
+    return list(found.values())
+
+
+def all_tables() -> list[Table]:
+    tables: list[Table] = [MIGRATIONS_TABLE, *_current(Table)]
     return tables
 
 
 def all_views() -> list[View]:
-    return [op for m in MIGRATIONS for op in m.operations if isinstance(op, View)]
+    views: list[View] = _current(View)
+    return views
 
 
 def table(name: str) -> Table:

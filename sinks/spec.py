@@ -88,6 +88,33 @@ class View:
         return f"{head}\nAS {self.select.strip()}\nCOMMENT {quote(self.comment)}"
 
 
+@dataclass(frozen=True)
+class Drop:
+    """Removes a table or view a later migration replaces."""
+
+    kind: str  # TABLE or VIEW
+    name: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("TABLE", "VIEW"):
+            raise ValueError(f"Drop kind must be TABLE or VIEW, not {self.kind!r}")
+
+    def sql(self) -> str:
+        return f"DROP {self.kind} IF EXISTS {self.name}"
+
+
+@dataclass(frozen=True)
+class Backfill:
+    """Copies existing rows into a new table, once, when its migration is applied."""
+
+    target: str
+    columns: tuple[str, ...]
+    select: str
+
+    def sql(self) -> str:
+        return f"INSERT INTO {self.target} ({', '.join(self.columns)})\n{self.select.strip()}"
+
+
 def quote(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 

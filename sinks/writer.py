@@ -25,7 +25,7 @@ WRITE_ORDER = (
     "identity_merges",
     "identity_refusals",
     "opportunity_chains",
-    "attribution_credits",
+    "attribution_credit_sets",
     "relationships",
     "relationships_daily",
     "karma_ledger",

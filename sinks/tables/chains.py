@@ -1,6 +1,6 @@
 """Identity, opportunity chains and attribution credits (versioned: latest wins)."""
 
-from sinks.spec import Column, Table, View
+from sinks.spec import Backfill, Column, Drop, Table, View
 from sinks.tables.common import ACCOUNT_ID, COMPUTED_AT, PERSON_ID, TS, VERSION, WORKSPACE
 
 LC = "LowCardinality(String)"
@@ -69,7 +69,9 @@ OPPORTUNITY_CHAINS = Table(
     order_by="(workspace, opportunity_id, version)",
 )
 
-ATTRIBUTION_CREDITS = Table(
+# Migration 0002's table of one row per (opportunity, model, version, touch);
+# 0006 replaces it by credit sets and a view of the same name.
+ATTRIBUTION_CREDITS_V1 = Table(
     name="attribution_credits",
     comment="Credit of each touch of each chain under each attribution model; fractions "
     "sum to 1 and values to the opportunity value per (opportunity, model, version).",
@@ -89,6 +91,29 @@ ATTRIBUTION_CREDITS = Table(
     ),
     engine="ReplacingMergeTree(version)",
     order_by="(workspace, opportunity_id, model, version, touch_index)",
+)
+
+ATTRIBUTION_CREDIT_SETS = Table(
+    name="attribution_credit_sets",
+    comment="Attribution credits as written: one row per (opportunity, model, version) with "
+    "the chain's touches as parallel arrays. Query attribution_credits (one row per credited "
+    "touch) or attribution_credits_latest instead.",
+    columns=(
+        WORKSPACE,
+        Column("opportunity_id", "String", "CRM opportunity id"),
+        Column("model", LC, "first_touch, last_touch, linear, time_decay, position_based, ..."),
+        VERSION,
+        Column("value", "Float64", "Opportunity value the fractions share"),
+        Column("currency", LC, "Currency of value"),
+        Column("touch_event_ids", "Array(String)", "event_id of each touch, in chain order"),
+        Column("touch_times", f"Array({TS})", "Event time of each touch"),
+        Column("channels", f"Array({LC})", "Channel of each touch"),
+        Column("campaigns", "Array(String)", "Campaign of each touch, empty if none"),
+        Column("credit_fractions", "Array(Float64)", "Share of each touch; they sum to 1"),
+        Column("computed_at", TS, COMPUTED_AT.comment, default="now64(3)"),
+    ),
+    engine="ReplacingMergeTree(version)",
+    order_by="(workspace, opportunity_id, version, model)",
 )
 
 CHANNEL_ATTRIBUTION = Table(
@@ -116,7 +141,7 @@ TABLES = (
     IDENTITY_MERGES,
     IDENTITY_REFUSALS,
     OPPORTUNITY_CHAINS,
-    ATTRIBUTION_CREDITS,
+    ATTRIBUTION_CREDITS_V1,
     CHANNEL_ATTRIBUTION,
 )
 
@@ -143,4 +168,73 @@ VIEWS = (
         select="SELECT * FROM channel_attribution WHERE (workspace, run_at) IN "
         "(SELECT workspace, max(run_at) FROM channel_attribution GROUP BY workspace)",
     ),
+)
+
+
+def _credits_view(name: str, comment: str, final: str, where: str) -> View:
+    """Credit sets unfolded to one row per credited touch (the columns of the
+    table they replace); ``credit_value`` is computed as it was written before."""
+    return View(
+        name=name,
+        comment=comment,
+        select=f"""
+SELECT workspace, opportunity_id, model, toUInt16(touch_position - 1) AS touch_index,
+    touch_event_id, touched_at, channel, campaign, credit_fraction,
+    credit_fraction * value AS credit_value, currency, version
+FROM attribution_credit_sets{final}
+ARRAY JOIN touch_event_ids AS touch_event_id, touch_times AS touched_at,
+    channels AS channel, campaigns AS campaign, credit_fractions AS credit_fraction,
+    arrayEnumerate(credit_fractions) AS touch_position
+WHERE credit_fraction > 0{where}""",
+    )
+
+
+CREDIT_VIEWS = (
+    _credits_view(
+        "attribution_credits",
+        "Credit of each touch of each chain under each attribution model, every version; "
+        "fractions sum to 1 and values to the opportunity value per (opportunity, model, "
+        "version). Touches without credit under a model have no row.",
+        "",
+        "",
+    ),
+    _credits_view(
+        "attribution_credits_latest",
+        "Credits of the current version of every chain.",
+        " FINAL",
+        " AND (workspace, opportunity_id, version) IN "
+        "(SELECT workspace, opportunity_id, max(version) FROM opportunity_chains "
+        "GROUP BY workspace, opportunity_id)",
+    ),
+)
+
+# Old rows regrouped into sets: positions without a row (no credit) get fraction 0
+# and stay hidden by the views; value is the sum of the credited values.
+_BACKFILL_SELECT = """
+SELECT workspace, opportunity_id, model, version, value, currency,
+    arrayMap(i -> ids[indexOf(idx, i)], range(n)),
+    arrayMap(i -> ats[indexOf(idx, i)], range(n)),
+    arrayMap(i -> chs[indexOf(idx, i)], range(n)),
+    arrayMap(i -> cps[indexOf(idx, i)], range(n)),
+    arrayMap(i -> fs[indexOf(idx, i)], range(n))
+FROM (
+    SELECT workspace, opportunity_id, model, version, sum(credit_value) AS value,
+        any(currency) AS currency, groupArray(toUInt32(touch_index)) AS idx,
+        groupArray(touch_event_id) AS ids, groupArray(touched_at) AS ats,
+        groupArray(channel) AS chs, groupArray(campaign) AS cps,
+        groupArray(credit_fraction) AS fs, toUInt32(max(touch_index) + 1) AS n
+    FROM attribution_credits FINAL
+    GROUP BY workspace, opportunity_id, model, version
+)"""
+
+CREDIT_SETS_MIGRATION = (
+    ATTRIBUTION_CREDIT_SETS,
+    Backfill(
+        "attribution_credit_sets",
+        tuple(ATTRIBUTION_CREDIT_SETS.column_names()),
+        _BACKFILL_SELECT,
+    ),
+    Drop("VIEW", "attribution_credits_latest"),
+    Drop("TABLE", "attribution_credits"),
+    *CREDIT_VIEWS,
 )

@@ -4,7 +4,15 @@ Nothing here talks to Kafka or ClickHouse; the runtime hands in validated
 events and writes the rows it gets back.
 """
 
-from streams.domain.attribution import MODELS, Milestones, apply_weights, credit_rows, fractions
+from streams.domain.attribution import (
+    MODELS,
+    Milestones,
+    apply_weights,
+    credit_rows,
+    credit_sets,
+    expand_credit_sets,
+    fractions,
+)
 from streams.domain.chains import Opportunity
 from streams.domain.config import DEFAULT_MODELS, DomainConfig
 from streams.domain.identity import IdentityGraph, IdentityLimits, LinkResult, Merge, Refusal
@@ -13,6 +21,7 @@ from streams.domain.markov import ChannelCredit, Path, markov_attribution
 from streams.domain.rows import (
     CHAIN_COLUMNS,
     CREDIT_COLUMNS,
+    CREDIT_SET_COLUMNS,
     IDENTITY_MERGE_COLUMNS,
     IDENTITY_REFUSAL_COLUMNS,
     TOUCH_PERSON_COLUMNS,
@@ -24,6 +33,7 @@ from streams.domain.touches import Touch, touch_from_event, touch_subject_keys
 __all__ = [
     "CHAIN_COLUMNS",
     "CREDIT_COLUMNS",
+    "CREDIT_SET_COLUMNS",
     "DEFAULT_MODELS",
     "IDENTITY_MERGE_COLUMNS",
     "IDENTITY_REFUSAL_COLUMNS",
@@ -46,6 +56,8 @@ __all__ = [
     "WorkspaceState",
     "apply_weights",
     "credit_rows",
+    "credit_sets",
+    "expand_credit_sets",
     "fractions",
     "markov_attribution",
     "touch_from_event",

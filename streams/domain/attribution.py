@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from streams.domain.config import DEFAULT_MODELS
 from streams.domain.rows import Row, to_datetime, to_epoch
@@ -209,6 +208,76 @@ def milestones_of(chain_row: Row, conversion_at: int | None = None) -> Milestone
     )
 
 
+def credit_sets(
+    chain_row: Row,
+    touches: Sequence[Touch],
+    models: Sequence[str] = DEFAULT_MODELS,
+    *,
+    weights: Sequence[float] | None = None,
+    half_life_days: float = 7.0,
+    conversion_at: int | None = None,
+) -> list[Row]:
+    """One ``attribution_credit_sets`` row per model: the chain's touches as
+    parallel arrays and each touch's fraction. An empty chain has no credit.
+
+    A chain version costs one row per model, not one per touch and model: the
+    per-touch rows are what ``expand_credit_sets`` (and the SQL view of the same
+    name as the old table) derive from these.
+    """
+    if not touches:
+        return []
+    milestones = milestones_of(chain_row, conversion_at)
+    ats = [t.at for t in touches]
+    shared = {
+        "workspace": chain_row["workspace"],
+        "opportunity_id": chain_row["opportunity_id"],
+        "version": chain_row["version"],
+        "value": float(chain_row["value"]),
+        "currency": chain_row["currency"],
+        "touch_event_ids": [t.event_id for t in touches],
+        "touch_times": [to_datetime(at) for at in ats],
+        "channels": [t.channel for t in touches],
+        "campaigns": [t.campaign or "" for t in touches],
+    }
+    return [
+        {
+            **shared,
+            "model": model,
+            "credit_fractions": fractions(
+                model, ats, milestones, half_life_days=half_life_days, weights=weights
+            ),
+        }
+        for model in models
+    ]
+
+
+def expand_credit_sets(sets: Sequence[Row]) -> list[Row]:
+    """Per-touch credit rows, as the ``attribution_credits`` view shows them:
+    touches with no credit under a model get no row."""
+    rows: list[Row] = []
+    for s in sets:
+        value = s["value"]
+        for i, share in enumerate(s["credit_fractions"]):
+            if share > 0:
+                rows.append(
+                    {
+                        "workspace": s["workspace"],
+                        "opportunity_id": s["opportunity_id"],
+                        "model": s["model"],
+                        "touch_index": i,
+                        "touch_event_id": s["touch_event_ids"][i],
+                        "touched_at": s["touch_times"][i],
+                        "channel": s["channels"][i],
+                        "campaign": s["campaigns"][i],
+                        "credit_fraction": share,
+                        "credit_value": share * value,
+                        "currency": s["currency"],
+                        "version": s["version"],
+                    }
+                )
+    return rows
+
+
 def credit_rows(
     chain_row: Row,
     touches: Sequence[Touch],
@@ -218,30 +287,13 @@ def credit_rows(
     half_life_days: float = 7.0,
     conversion_at: int | None = None,
 ) -> list[Row]:
-    """Credit rows of one chain for each model; touches with no credit get no row."""
-    milestones = milestones_of(chain_row, conversion_at)
-    ats = [t.at for t in touches]
-    value = float(chain_row["value"])
-    per_touch: list[dict[str, Any]] = [
-        {
-            "workspace": chain_row["workspace"],
-            "opportunity_id": chain_row["opportunity_id"],
-            "currency": chain_row["currency"],
-            "version": chain_row["version"],
-            "touch_index": i,
-            "touch_event_id": t.event_id,
-            "touched_at": to_datetime(t.at),
-            "channel": t.channel,
-            "campaign": t.campaign,
-        }
-        for i, t in enumerate(touches)
-    ]
-    rows: list[Row] = []
-    for model in models:
-        shares = fractions(model, ats, milestones, half_life_days=half_life_days, weights=weights)
-        rows.extend(
-            {**base, "model": model, "credit_fraction": share, "credit_value": share * value}
-            for base, share in zip(per_touch, shares, strict=True)
-            if share > 0
-        )
-    return rows
+    """Per-touch credit rows of one chain for each model."""
+    sets = credit_sets(
+        chain_row,
+        touches,
+        models,
+        weights=weights,
+        half_life_days=half_life_days,
+        conversion_at=conversion_at,
+    )
+    return expand_credit_sets(sets)

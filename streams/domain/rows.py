@@ -51,7 +51,20 @@ CHAIN_COLUMNS = (
     "introducer_person_id",
     "version",
 )
-CREDIT_COLUMNS = (
+CREDIT_SET_COLUMNS = (
+    "workspace",
+    "opportunity_id",
+    "model",
+    "version",
+    "value",
+    "currency",
+    "touch_event_ids",
+    "touch_times",
+    "channels",
+    "campaigns",
+    "credit_fractions",
+)
+CREDIT_COLUMNS = (  # the attribution_credits view: one row per credited touch
     "workspace",
     "opportunity_id",
     "model",

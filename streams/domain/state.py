@@ -29,7 +29,7 @@ from schemas.events import (
     SocialInteraction,
 )
 from schemas.keys import contact_key, email_key, handle_key, ref_keys
-from streams.domain.attribution import credit_rows
+from streams.domain.attribution import credit_sets
 from streams.domain.authenticity import Authenticity, Flag
 from streams.domain.chains import (
     MILESTONE_TYPES,
@@ -63,7 +63,7 @@ class Outputs:
     identity_merges: list[Row] = field(default_factory=list)
     identity_refusals: list[Row] = field(default_factory=list)
     opportunity_chains: list[Row] = field(default_factory=list)
-    attribution_credits: list[Row] = field(default_factory=list)
+    attribution_credit_sets: list[Row] = field(default_factory=list)
     relationships: list[Row] = field(default_factory=list)
     relationships_daily: list[Row] = field(default_factory=list)
     karma_ledger: list[Row] = field(default_factory=list)
@@ -450,19 +450,20 @@ class WorkspaceState:
             resolve=self.graph.resolve,
         )
         out.opportunity_chains.append(row)
-        credits = credit_rows(
+        plain = credit_sets(
             row,
             touches,
             self.config.models,
             half_life_days=self.config.half_life_days,
             conversion_at=opp.end,
         )
-        out.attribution_credits.extend(credits)
+        out.attribution_credit_sets.extend(plain)
         if not self.authentic_models:
             return
         weights = [self.authenticity.weight(t.event_id) for t in touches]
+        weighted = plain
         if min(weights, default=1.0) < 1.0:
-            credits = credit_rows(
+            weighted = credit_sets(
                 row,
                 touches,
                 self.config.models,
@@ -470,8 +471,8 @@ class WorkspaceState:
                 half_life_days=self.config.half_life_days,
                 conversion_at=opp.end,
             )
-        out.attribution_credits.extend(
-            {**r, "model": r["model"] + AUTHENTIC_SUFFIX} for r in credits
+        out.attribution_credit_sets.extend(
+            {**r, "model": r["model"] + AUTHENTIC_SUFFIX} for r in weighted
         )
 
     def chain_rows(self) -> Outputs:
@@ -530,7 +531,7 @@ class WorkspaceState:
                 paths.append(Path(channels, 0.0, 1.0))
         return paths
 
-    def memory_per_person(self) -> float:
-        """Approximate bytes of state per tracked person (identity and journeys)."""
-        persons = max(1, self.graph.person_count)
-        return deep_size(self.graph, self.journeys) / persons
+    def memory_per_person(self, *extra: object) -> float:
+        """Bytes of this workspace's whole state (plus ``extra``, e.g. the ids seen) per
+        tracked person; objects shared between parts count once."""
+        return deep_size(self, *extra) / max(1, self.graph.person_count)

@@ -106,7 +106,7 @@ def test_erase_removes_person_everywhere(settings: Settings, clickhouse: Any) ->
 
     assert report.complete, report.rows_remaining
     assert report.events == len(subject.events)
-    for table in ("touchpoints", "crm_events", "opportunity_chains", "attribution_credits"):
+    for table in ("touchpoints", "crm_events", "opportunity_chains", "attribution_credit_sets"):
         assert report.rows_removed.get(table, 0) > 0, table
     assert report.rows_removed["touchpoints"] + report.rows_removed["crm_events"] == report.events
     # Nothing of the person is left in any column of any table.

@@ -11,6 +11,7 @@ import pytest
 
 from oppchain.generator import generate
 from schemas.events import EVENT_ADAPTER, Envelope, SocialInteraction
+from streams.domain.attribution import expand_credit_sets
 from streams.domain.authenticity import POD, RING, Authenticity
 from streams.domain.state import WorkspaceState
 
@@ -144,8 +145,9 @@ def test_authentic_credits_give_flagged_touches_nothing() -> None:
     events.append(ContractSigned(**env(4000, "s"), opportunity_id="O", amount=100.0))
     state = WorkspaceState("w", authentic_models=True)
     out = state.apply(events)
-    linear = [r for r in out.attribution_credits if r["model"] == "linear"]
-    authentic = [r for r in out.attribution_credits if r["model"] == "linear_authentic"]
+    credits = expand_credit_sets(out.attribution_credit_sets)
+    linear = [r for r in credits if r["model"] == "linear"]
+    authentic = [r for r in credits if r["model"] == "linear_authentic"]
     assert len(linear) == 4 and sum(r["credit_value"] for r in linear) == pytest.approx(100.0)
     assert [(r["channel"], r["credit_value"]) for r in authentic] == [("linkedin", 100.0)]
     flags = {(r["flag"], r["subject_key"]) for r in out.authenticity_flags if r["flagged"]}

@@ -21,7 +21,7 @@ from sinks.cluster import (
     view_sql,
 )
 from sinks.migrations import MIGRATIONS, Migration, all_tables
-from sinks.spec import Column, Table, View
+from sinks.spec import Backfill, Column, Drop, Table, View
 
 CLUSTER, DB = "oc", "oppchain"
 
@@ -160,10 +160,27 @@ def test_every_table_gets_a_replicated_local_and_a_distributed_table(table: Tabl
 def test_every_migration_renders_two_statements_per_table_and_one_per_view() -> None:
     for migration in (*MIGRATIONS, ROLLUPS):
         statements = cluster_statements(migration, CLUSTER, DB)
-        tables = [op for op in migration.operations if isinstance(op, Table)]
-        views = [op for op in migration.operations if isinstance(op, View)]
-        assert len(statements) == 2 * len(tables) + len(views)
-        assert all(" ON CLUSTER oc" in s.splitlines()[0] for s in statements)
+        ops = migration.operations
+        tables = [op for op in ops if isinstance(op, Table)]
+        views = [op for op in ops if isinstance(op, View)]
+        drops = [2 if op.kind == "TABLE" else 1 for op in ops if isinstance(op, Drop)]
+        backfills = [op for op in ops if isinstance(op, Backfill)]
+        assert len(statements) == 2 * len(tables) + len(views) + sum(drops) + len(backfills)
+        schema = [s for s in statements if not s.startswith("INSERT INTO ")]
+        assert len(schema) == len(statements) - len(backfills)
+        assert all(" ON CLUSTER oc" in s.splitlines()[0] for s in schema)
+
+
+def test_a_dropped_table_goes_with_its_local_tables_and_backfills_run_once() -> None:
+    [migration] = [m for m in MIGRATIONS if m.id == "0006_attribution_credit_sets"]
+    statements = cluster_statements(migration, CLUSTER, DB)
+    assert f"DROP TABLE IF EXISTS {DB}.attribution_credits ON CLUSTER oc SYNC" in statements
+    assert f"DROP TABLE IF EXISTS {DB}.attribution_credits_local ON CLUSTER oc SYNC" in statements
+    [backfill] = [s for s in statements if s.startswith("INSERT INTO ")]
+    assert backfill.startswith(f"INSERT INTO {DB}.attribution_credit_sets (")
+    assert f"FROM {DB}.attribution_credits FINAL" in backfill
+    again = cluster_statements(migration, CLUSTER, DB, backfill=False)
+    assert again == [s for s in statements if s != backfill]
 
 
 def test_sharding_key_and_rollup_engines() -> None:
@@ -255,7 +272,8 @@ def test_migrate_cluster_records_applied_ids_once() -> None:
 
     client.commands.clear()
     assert migrate_cluster(client, CLUSTER, DB, reapply=True) == []
-    assert client.commands[2:] == expected  # for nodes added since
+    schema = [s for m in MIGRATIONS for s in cluster_statements(m, CLUSTER, DB, backfill=False)]
+    assert client.commands[2:] == schema  # for nodes added since; no data copied twice
     assert len(client.ledger) == len(MIGRATIONS)
 
 
@@ -263,12 +281,14 @@ def test_migrate_cluster_records_applied_ids_once() -> None:
 
 _ON_CLUSTER = re.compile(r" ON CLUSTER \w+")
 _REPLICATED = re.compile(r"Replicated(\w*MergeTree)\('[^']*', '[^']*'(?:, )?")
+_INSERT_DISTRIBUTED = re.compile(r"^(INSERT INTO \w+\.\w+) ")
 _DISTRIBUTED = re.compile(r"ENGINE = Distributed\(\w+, (\w+), (\w+), [^\n]+\)")
 
 
 def single_node(statement: str) -> str:
     """The statement as one node without a cluster would run it: no ON CLUSTER, the
     engine unreplicated, and a Merge table standing in for the Distributed one."""
+    statement = _INSERT_DISTRIBUTED.sub(r"\1_local ", statement, count=1)
     statement = _ON_CLUSTER.sub("", statement, count=1)
     statement = _REPLICATED.sub(r"\1(", statement, count=1)
     return _DISTRIBUTED.sub(r"ENGINE = Merge(\1, '^\2$')", statement, count=1)
@@ -290,7 +310,8 @@ def test_every_cluster_statement_parses(chdb: Any) -> None:
         statements.extend(cluster_statements(migration, CLUSTER, DB))
     for statement in statements:
         formatted = chdb.query("SELECT formatQuery({q:String})", parameters={"q": statement})
-        assert "ON CLUSTER oc" in formatted.result_rows[0][0]
+        is_copy = statement.startswith("INSERT INTO ")  # runs once, on one node
+        assert is_copy or "ON CLUSTER oc" in formatted.result_rows[0][0]
 
 
 def test_statements_run_on_one_node(chdb: Any) -> None:
@@ -300,7 +321,7 @@ def test_statements_run_on_one_node(chdb: Any) -> None:
         for statement in cluster_statements(migration, CLUSTER, DB):
             chdb.command(single_node(statement))
     names = {row[0] for row in chdb.query(f"SHOW TABLES FROM {DB}").result_rows}
-    for table in _tables((*MIGRATIONS, ROLLUPS)):
+    for table in [*all_tables()[1:], *_tables((ROLLUPS,))]:
         assert {table.name, f"{table.name}_local"} <= names
     assert {m.name for m in all_tables()} <= names
 

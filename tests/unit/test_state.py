@@ -16,7 +16,7 @@ from streams.domain.config import DomainConfig
 from streams.domain.identity import IdentityLimits
 from streams.domain.rows import (
     CHAIN_COLUMNS,
-    CREDIT_COLUMNS,
+    CREDIT_SET_COLUMNS,
     IDENTITY_MERGE_COLUMNS,
     IDENTITY_REFUSAL_COLUMNS,
     TOUCH_PERSON_COLUMNS,
@@ -105,7 +105,7 @@ def test_rows_use_the_declared_columns() -> None:
         "identity_merges": IDENTITY_MERGE_COLUMNS,
         "identity_refusals": IDENTITY_REFUSAL_COLUMNS,
         "opportunity_chains": CHAIN_COLUMNS,
-        "attribution_credits": CREDIT_COLUMNS,
+        "attribution_credit_sets": CREDIT_SET_COLUMNS,
     }
     for table, columns in tables.items():
         rows = getattr(out, table)
@@ -126,7 +126,7 @@ def test_chain_of_a_won_opportunity() -> None:
     assert {r["event_id"]: r["account_id"] for r in out.touch_persons} == {"t1": "A", "t2": "A"}
     assert len({r["person_id"] for r in out.touch_persons}) == 1
     assert len(out.identity_merges) == 1
-    models = {r["model"] for r in out.attribution_credits}
+    models = {r["model"] for r in out.attribution_credit_sets}
     assert models == set(DomainConfig().models)
 
 
@@ -180,7 +180,7 @@ def test_replay_in_event_time_order_gives_the_same_versions() -> None:
     ]
     a, b = live.apply(more), replayed.apply(more)
     assert a.opportunity_chains == b.opportunity_chains
-    assert a.attribution_credits == b.attribution_credits
+    assert a.attribution_credit_sets == b.attribution_credit_sets
     assert a.identity_merges == b.identity_merges and len(a.identity_merges) == 1
 
 
@@ -412,7 +412,7 @@ def test_arrival_order_and_duplicates_do_not_matter(
         assert seen[-1] == replay.opportunities[oid].version
     a, b = live.chain_rows(), replay.chain_rows()
     assert a.opportunity_chains == b.opportunity_chains
-    assert a.attribution_credits == b.attribution_credits
+    assert a.attribution_credit_sets == b.attribution_credit_sets
     for row in a.opportunity_chains:
         assert emitted[row["opportunity_id"]][-1] == row["version"]
 
