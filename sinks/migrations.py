@@ -57,6 +57,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration("0005_privacy_and_duplicates", (*privacy.TABLES, ingest.INGEST_DUPLICATES)),
     Migration("0006_attribution_credit_sets", chains.CREDIT_SETS_MIGRATION),
+    Migration("0007_relationships_daily_in_clickhouse", (relationships.RELATIONSHIPS_DAILY_MV,)),
 )
 
 

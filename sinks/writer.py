@@ -27,7 +27,6 @@ WRITE_ORDER = (
     "opportunity_chains",
     "attribution_credit_sets",
     "relationships",
-    "relationships_daily",
     "karma_ledger",
     "authenticity_flags",
     "touchpoints",

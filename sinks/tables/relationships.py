@@ -122,6 +122,17 @@ AUTHENTICITY_FLAGS = Table(
 
 TABLES = (RELATIONSHIPS, RELATIONSHIPS_DAILY, KARMA_LEDGER, AUTHENTICITY_FLAGS)
 
+# Filled inside ClickHouse from every relationships insert: the worker writes a
+# relationship row once, not once per table.
+RELATIONSHIPS_DAILY_MV = View(
+    name="relationships_daily_mv",
+    comment="Copies every relationships row into relationships_daily with its day.",
+    select="SELECT toDate(as_of) AS day, "
+    + ", ".join(c.name for c in _RELATIONSHIP_COLUMNS)
+    + " FROM relationships",
+    materialized_to="relationships_daily",
+)
+
 
 @dataclass(frozen=True)
 class Rollup:

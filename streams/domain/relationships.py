@@ -146,8 +146,3 @@ def relationship_row(
         "merged_into": merged_into,
         "as_of": to_datetime(as_of),
     }
-
-
-def daily_row(row: Row) -> Row:
-    """The ``relationships_daily`` row of a ``relationships`` row: the same, plus its day."""
-    return {**row, "day": row["as_of"].date()}

@@ -45,7 +45,7 @@ from streams.domain.journeys import Journeys, order_key
 from streams.domain.karma import Act, Karma, Return
 from streams.domain.markov import Path
 from streams.domain.memory import deep_size
-from streams.domain.relationships import daily_row, relationship_row
+from streams.domain.relationships import relationship_row
 from streams.domain.rows import Row, to_datetime
 from streams.domain.touches import Touch, epoch, touch_from_event, touch_subject_keys
 from streams.enrich import infer_intent
@@ -65,7 +65,6 @@ class Outputs:
     opportunity_chains: list[Row] = field(default_factory=list)
     attribution_credit_sets: list[Row] = field(default_factory=list)
     relationships: list[Row] = field(default_factory=list)
-    relationships_daily: list[Row] = field(default_factory=list)
     karma_ledger: list[Row] = field(default_factory=list)
     authenticity_flags: list[Row] = field(default_factory=list)
 
@@ -338,7 +337,6 @@ class WorkspaceState:
                 self.workspace, from_person, None, (), 0, self.watermark, merged_into=live
             )
             batch.out.relationships.append(row)
-            batch.out.relationships_daily.append(daily_row(row))
         for person in sorted(persons):
             touches = self.journeys.get(person)
             if not touches:
@@ -352,7 +350,6 @@ class WorkspaceState:
                 self.watermark,
             )
             batch.out.relationships.append(row)
-            batch.out.relationships_daily.append(daily_row(row))
 
     def _emit_karma(self, batch: _Batch) -> None:
         persons = {self.graph.resolve(p) for p in batch.karma_persons}

@@ -53,3 +53,23 @@ def test_chains_match_truth_across_a_restart(settings: Settings, clickhouse: Any
         "GROUP BY c.opportunity_id, c.model HAVING abs(s - v) > 0.01)",
     )
     assert off == 0
+    # Every model's credits are there for every chain version written.
+    versions = scalar(
+        clickhouse,
+        "SELECT count() FROM (SELECT DISTINCT opportunity_id, version "
+        "FROM opportunity_chains WHERE touch_count > 0)",
+    )
+    sets = scalar(clickhouse, "SELECT count() FROM attribution_credit_sets")
+    assert sets == versions * 18
+    # relationships_daily is filled inside ClickHouse: each person's latest row is
+    # there with its day, and nothing else is.
+    missing = scalar(
+        clickhouse,
+        "SELECT count() FROM relationships AS r FINAL LEFT ANTI JOIN relationships_daily AS d "
+        "ON r.workspace = d.workspace AND r.person_id = d.person_id AND r.as_of = d.as_of "
+        "AND d.day = toDate(r.as_of) AND r.score = d.score",
+    )
+    assert missing == 0 and scalar(clickhouse, "SELECT count() FROM relationships") > 0
+    assert scalar(
+        clickhouse, "SELECT uniqExact(workspace, person_id) FROM relationships_daily"
+    ) == scalar(clickhouse, "SELECT uniqExact(workspace, person_id) FROM relationships")

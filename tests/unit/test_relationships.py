@@ -79,7 +79,7 @@ def test_state_emits_one_row_per_person_per_batch_with_history() -> None:
 
     state = WorkspaceState("w")
     out = state.apply([si(0, "a", "like", "inbound"), si(1, "a", "reply", "outbound")])
-    assert len(out.relationships) == 1 and len(out.relationships_daily) == 1
+    assert len(out.relationships) == 1
     first = out.relationships[0]["score"]
     meet = Meeting(
         event_id="m",
@@ -94,5 +94,4 @@ def test_state_emits_one_row_per_person_per_batch_with_history() -> None:
     assert len(rows) == 2
     a = next(r for r in rows.values() if r["touch_count"] == 3)
     assert a["score"] > first and a["offline_count"] == 1 and a["channels"] == ["offline", "x"]
-    assert out.relationships_daily[0]["day"] == (T0 + timedelta(days=2)).date()
     assert state.apply([meet]).relationships == []  # nothing new, nothing emitted
