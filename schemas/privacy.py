@@ -7,9 +7,9 @@ workspaces, and nobody without the secret can test a guessed address.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
+from functools import lru_cache
 from typing import Any
 
 _PERSON_FIELDS = ("person", "introducer", "a", "b")
@@ -19,13 +19,15 @@ _EMAIL_RE = re.compile(
 )
 
 
+@lru_cache(maxsize=1024)
 def workspace_salt(secret: bytes, workspace: str) -> bytes:
-    return hmac.new(secret, b"workspace-salt:" + workspace.encode(), hashlib.sha256).digest()
+    return hmac.digest(secret, b"workspace-salt:" + workspace.encode(), "sha256")
 
 
 def hash_email(secret: bytes, workspace: str, email: str) -> str:
+    # One-shot ``hmac.digest`` and a cached salt: hashing is on the ingest hot path.
     normalized = email.strip().lower().encode()
-    return hmac.new(workspace_salt(secret, workspace), normalized, hashlib.sha256).hexdigest()
+    return hmac.digest(workspace_salt(secret, workspace), normalized, "sha256").hex()
 
 
 def _hash_in(obj: dict[str, Any], secret: bytes, workspace: str) -> None:

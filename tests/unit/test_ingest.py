@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from oppchain.generator import generate
-from schemas.codec import decode_batch
+from schemas.codec import decode_batch, encode
+from schemas.events import CostRecorded
 from sinks.tables.ingest import TOUCHPOINTS
 from streams.ingest import (
     TOUCH_COLUMNS,
@@ -48,3 +52,33 @@ def test_payload_is_canonical_when_the_message_held_an_email() -> None:
     (item,) = _valid([line])
     assert b"a@b.example" not in stored_payload(item).encode()
     assert "email_hash" in stored_payload(item)
+
+
+def _canonical(item: Valid) -> str:
+    """stored_payload of an item whose message bytes cannot be kept."""
+    return stored_payload(item._replace(record=item.record._replace(value=b"@")))
+
+
+def test_canonical_payload_is_the_encoded_event() -> None:
+    items = _valid(generate(3, 730, events=10000, workspaces=6).events[::7])
+    assert any("email_hash" in _canonical(i) for i in items)
+    for item in items:
+        assert _canonical(item) == encode(item.event).decode()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=1, max_size=64), st.floats(0, 1e13), st.datetimes(timezones=st.just(UTC)))
+def test_canonical_payload_is_the_encoded_event_for_any_text(
+    text: str, amount: float, when: datetime
+) -> None:
+    event = CostRecorded(
+        event_id=text,
+        occurred_at=when,
+        source="s",
+        workspace="w",
+        cost_kind="time",
+        amount=amount,
+        campaign=text,
+    )
+    item = Valid(Record("t", 0, 0, None, b"@"), event)
+    assert stored_payload(item) == encode(event).decode()
