@@ -79,10 +79,16 @@ async def oppchain_rate(settings: Settings, expected: int) -> dict[str, Any]:
     sink = ClickHouseSink(lambda: connect(settings.resolved_dsn()))
     pipeline = Pipeline(settings, settings.brokers, sink)
     first: list[float] = []
-    pipeline.on_batch = lambda _: first.append(time.perf_counter())
+    progress: list[tuple[float, int]] = []  # (time, events consumed) after each batch
     task = asyncio.ensure_future(pipeline.run())
     assert pipeline.processor is not None
     counters = pipeline.processor.counters
+
+    def on_batch(_: Any) -> None:
+        first.append(time.perf_counter())
+        progress.append((first[-1], counters.consumed))
+
+    pipeline.on_batch = on_batch
     while counters.stored + counters.dead_lettered < expected:
         await asyncio.sleep(0.01)
         if task.done():
@@ -98,9 +104,25 @@ async def oppchain_rate(settings: Settings, expected: int) -> dict[str, Any]:
         "rate": expected / seconds,
         "batches": batches,
         "persons": sum(len(s.journeys) for s in pipeline.processor.states.values()) or 1,
-        "bytes_per_person": _bytes_per_person(pipeline),
+        "bytes_per_person": pipeline.processor.memory_per_person(),
         "retries": sink.retries,
+        "tenths": tenth_rates(progress, expected),
     }
+
+
+def tenth_rates(progress: list[tuple[float, int]], expected: int) -> list[float]:
+    """Rate over each tenth of the events, in order: flat when the cost per event
+    does not grow with history."""
+    rates: list[float] = []
+    for k in range(10):
+        lo, hi = expected * k // 10, expected * (k + 1) // 10
+        inside = [(t, n) for t, n in progress if lo <= n <= hi]
+        before = [(t, n) for t, n in progress if n < lo]
+        start = before[-1] if before else (inside[0] if inside else None)
+        if start is None or not inside or inside[-1][1] == start[1]:
+            continue
+        rates.append((inside[-1][1] - start[1]) / (inside[-1][0] - start[0]))
+    return rates
 
 
 def paced_producer(settings: dict[str, Any], lines_file: str, rate: float, out: str) -> None:
@@ -185,12 +207,6 @@ async def freshness(settings: Settings, lines: list[bytes], rate: float) -> dict
     }
 
 
-def _bytes_per_person(pipeline: Pipeline) -> float:
-    assert pipeline.processor is not None
-    estimates = [s.memory_per_person() for s in pipeline.processor.states.values()]
-    return max(estimates) if estimates else 0.0
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small run (minutes)")
@@ -265,9 +281,14 @@ def print_table(r: dict[str, Any]) -> None:
         f"{f['events']} events: p50 {f['p50_s']:.3f} s, p99 {f['p99_s']:.3f} s"
     )
     print(
-        f"state per tracked person: {r['oppchain']['bytes_per_person']:.0f} bytes "
-        f"({r['oppchain']['persons']} persons)"
+        f"state per tracked person (all state, seen event ids included): "
+        f"{r['oppchain']['bytes_per_person']:.0f} bytes ({r['oppchain']['persons']} persons)"
     )
+    tenths = r["oppchain"].get("tenths") or []
+    if len(tenths) >= 2:
+        listed = ", ".join(f"{x:,.0f}" for x in tenths)
+        growth = tenths[-1] / tenths[0]
+        print(f"rate per tenth of the events: {listed}; last / first: {growth:.2f}x")
 
 
 if __name__ == "__main__":

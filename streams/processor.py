@@ -17,6 +17,7 @@ from oppchain.settings import Settings
 from schemas.events import Event
 from schemas.keys import contact_key
 from streams.domain.config import DomainConfig
+from streams.domain.memory import SeenIds
 from streams.domain.state import Outputs, WorkspaceState
 from streams.ingest import Record, Valid, event_rows, split
 
@@ -53,7 +54,7 @@ def domain_config(settings: Settings) -> DomainConfig:
 class Processor:
     settings: Settings
     states: dict[str, WorkspaceState] = field(default_factory=dict)
-    seen: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    seen: dict[str, SeenIds] = field(default_factory=lambda: defaultdict(SeenIds))
     counters: Counters = field(default_factory=Counters)
     secret: bytes | None = None
 
@@ -78,8 +79,7 @@ class Processor:
         duplicates = 0
         dropped: list[dict[str, Any]] = []
         for item in valid:
-            seen = self.seen[item.event.workspace]
-            if item.event.event_id in seen:
+            if not self.seen[item.event.workspace].add(item.event.event_id):
                 duplicates += 1
                 dropped.append(
                     {
@@ -92,8 +92,9 @@ class Processor:
                     }
                 )
                 continue
-            seen.add(item.event.event_id)
             fresh[item.event.workspace].append(item)
+        for workspace in fresh:
+            self.seen[workspace].flush()
         rows: Rows = defaultdict(list)
         for workspace, items in fresh.items():
             state = self.state(workspace)
@@ -103,6 +104,8 @@ class Processor:
             rows["crm_events"].extend(crm)
             for name in DOMAIN_TABLES:
                 rows[name].extend(getattr(outputs, name))
+        for chain in rows.get("opportunity_chains", ()):
+            chain["computed_at"] = now  # processing time: the domain rows carry event time only
         rows["dead_letters"] = [row for _, row in dead]
         if dropped:
             rows["ingest_duplicates"] = dropped
@@ -119,9 +122,9 @@ class Processor:
         count = 0
         for event in events:
             by_workspace[event.workspace].append(event)
-            self.seen[event.workspace].add(event.event_id)
             count += 1
         for workspace, batch in by_workspace.items():
+            self.seen[workspace].update(e.event_id for e in batch)
             self.state(workspace).apply(batch, emit=False)
         return count
 
@@ -129,6 +132,12 @@ class Processor:
         for workspace in workspaces:
             self.states.pop(workspace, None)
             self.seen.pop(workspace, None)
+
+    def memory_per_person(self) -> float:
+        """Bytes of state per tracked person, seen event ids included; max over workspaces."""
+        return max(
+            (s.memory_per_person(self.seen.get(w)) for w, s in self.states.items()), default=0.0
+        )
 
 
 def _persons(

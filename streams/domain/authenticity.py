@@ -30,10 +30,12 @@ does not change weights.
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field
 
 from schemas.events import Action, Direction, SocialInteraction
 from schemas.keys import handle_key
+from streams.domain.memory import SeenIds, event_hash, in_sorted
 from streams.domain.touches import epoch
 
 MINUTE = 60
@@ -44,6 +46,7 @@ POD = "engagement_pod"
 BROADCAST = "broadcast_only"
 _RECIPROCAL = (Action.follow.value, Action.like.value)
 _POD_ACTS = frozenset({Action.like, Action.share})
+_MAX_RING_ACTS = 16  # a ring candidate did little more than the exchange
 
 
 @dataclass(frozen=True)
@@ -59,58 +62,75 @@ class AuthenticityConfig:
 
 
 class Pair:
-    """What one handle did with one of our accounts, as order-free aggregates."""
+    """What one handle did with one of our accounts, as order-free aggregates.
+
+    Event ids are kept as 64-bit hashes (see ``streams.domain.memory``), and
+    those of all acts only while the pair may still be a ring candidate.
+    """
 
     __slots__ = (
         "acts",
         "event_ids",
         "first_at",
-        "in_first",
         "last_at",
         "lockstep",
         "lockstep_ids",
         "on_posts",
-        "out_first",
+        "reciprocal",
     )
 
     def __init__(self) -> None:
         self.first_at = 2**62
         self.last_at = -(2**62)
         self.acts = 0
-        self.in_first: dict[str, int] = {}  # action -> earliest inbound time
-        self.out_first: dict[str, int] = {}
-        self.event_ids: list[str] = []  # kept only while few: a candidate has few acts
+        self.reciprocal = 0  # bits: (inbound, outbound) x (follow, like) seen
+        self.event_ids: array[int] | None = array("q")  # None once never a candidate
         self.on_posts = 0
         self.lockstep = 0
-        self.lockstep_ids: list[str] = []
+        self.lockstep_ids: array[int] | None = None
 
     def add(self, at: int, event_id: str, inbound: bool, action: str) -> None:
         self.first_at = min(self.first_at, at)
         self.last_at = max(self.last_at, at)
         self.acts += 1
-        if len(self.event_ids) < 16:
-            self.event_ids.append(event_id)
+        if self.event_ids is not None:
+            self.event_ids.append(event_hash(event_id))
+            if self.acts > _MAX_RING_ACTS:
+                self.event_ids = None
         if action in _RECIPROCAL:
-            firsts = self.in_first if inbound else self.out_first
-            firsts[action] = min(at, firsts.get(action, at))
+            self.reciprocal |= 1 << (_RECIPROCAL.index(action) * 2 + inbound)
 
     def ring_candidate(self, window: int) -> bool:
-        if self.last_at - self.first_at > window or self.acts > 16:
+        """All acts within ``window`` of the first, and one of them done both ways.
+
+        (Both ways within ``window`` of each other follows from the first part.)
+        A pair that is not a candidate for its span or count never will be: its
+        span and count only grow, so its event ids are let go.
+        """
+        if self.last_at - self.first_at > window or self.acts > _MAX_RING_ACTS:
+            self.event_ids = None
             return False
-        return any(
-            abs(self.in_first[a] - self.out_first[a]) <= window
-            for a in _RECIPROCAL
-            if a in self.in_first and a in self.out_first
-        )
+        return any((self.reciprocal >> (i * 2)) & 3 == 3 for i in range(len(_RECIPROCAL)))
+
+    def add_lockstep(self, event_id: str) -> None:
+        self.lockstep += 1
+        if self.lockstep_ids is None:
+            self.lockstep_ids = array("q")
+        self.lockstep_ids.append(event_hash(event_id))
 
 
 @dataclass
 class _Own:
-    """One of our own accounts: its posts and the pairs it is part of."""
+    """One of our own accounts: its posts and the pairs it is part of.
 
-    posts: dict[str, int] = field(default_factory=dict)  # content_ref -> post time
-    post_ids: set[str] = field(default_factory=set)
-    pending: dict[str, list[tuple[str, int, str]]] = field(default_factory=dict)
+    Posts are keyed by a 64-bit hash of their content ref (a reference costs
+    ~80 bytes); a collision would take an act on one post for an act on another.
+    """
+
+    pairs: dict[str, Pair] = field(default_factory=dict)  # member handle key -> pair
+    posts: dict[int, int] = field(default_factory=dict)  # content_ref hash -> post time
+    post_ids: SeenIds = field(default_factory=SeenIds)
+    pending: dict[int, list[tuple[str, int, str]]] = field(default_factory=dict)
     outbound_acts: int = 0
 
 
@@ -131,10 +151,9 @@ class Authenticity:
 
     def __init__(self, config: AuthenticityConfig | None = None) -> None:
         self.config = config or AuthenticityConfig()
-        self.pairs: dict[tuple[str, str], Pair] = {}
         self.own: dict[str, _Own] = {}
         self.flags: dict[tuple[str, str, str], Flag] = {}  # (flag, own, subject) -> flag
-        self.suspect: set[str] = set()  # event ids weighing 0
+        self.suspect = array("q")  # hashes of the event ids weighing 0, sorted
         self._rings: dict[str, dict[str, Pair]] = {}  # own -> ring candidates
         self._pods: dict[str, dict[str, Pair]] = {}  # own -> pod candidates
         self._own_keys: dict[tuple[str, str], str] = {}
@@ -160,14 +179,14 @@ class Authenticity:
         at = epoch(event)
         action = event.action
         if action is Action.post:
-            if event.event_id in own.post_ids:
+            if not own.post_ids.add(event.event_id):
                 return own_key
-            own.post_ids.add(event.event_id)
             self._dirty.add(own_key)
-            if event.content_ref and event.content_ref not in own.posts:
-                own.posts[event.content_ref] = at
-                for member, when, eid in own.pending.pop(event.content_ref, []):
-                    self._on_post(self.pairs[own_key, member], at, when, eid)
+            ref = event_hash(event.content_ref) if event.content_ref else None
+            if ref is not None and ref not in own.posts:
+                own.posts[ref] = at
+                for member, when, eid in own.pending.pop(ref, []):
+                    self._on_post(own.pairs[member], at, when, eid)
                     self._dirty_pairs.add((own_key, member))
             return own_key
         inbound = event.direction is Direction.inbound
@@ -176,16 +195,17 @@ class Authenticity:
         if event.handle is None:
             return own_key
         member = handle_key(event.platform, event.handle)
-        pair = self.pairs.get((own_key, member))
+        pair = own.pairs.get(member)
         if pair is None:
-            pair = self.pairs[own_key, member] = Pair()
+            pair = own.pairs[member] = Pair()
         pair.add(at, event.event_id, inbound, action)
         self._dirty.add(own_key)
         self._dirty_pairs.add((own_key, member))
         if inbound and action in _POD_ACTS and event.content_ref is not None:
-            posted = own.posts.get(event.content_ref)
+            ref = event_hash(event.content_ref)
+            posted = own.posts.get(ref)
             if posted is None:
-                own.pending.setdefault(event.content_ref, []).append((member, at, event.event_id))
+                own.pending.setdefault(ref, []).append((member, at, event.event_id))
             else:
                 self._on_post(pair, posted, at, event.event_id)
         return own_key
@@ -193,8 +213,7 @@ class Authenticity:
     def _on_post(self, pair: Pair, posted: int, at: int, event_id: str) -> None:
         pair.on_posts += 1
         if 0 <= at - posted <= self.config.pod_lag_s:
-            pair.lockstep += 1
-            pair.lockstep_ids.append(event_id)
+            pair.add_lockstep(event_id)
 
     # -- detecting -------------------------------------------------------------
 
@@ -206,7 +225,7 @@ class Authenticity:
         """
         cfg = self.config
         for own_key, member in self._dirty_pairs:
-            pair = self.pairs[own_key, member]
+            pair = self.own[own_key].pairs[member]
             rings = self._rings.setdefault(own_key, {})
             pods = self._pods.setdefault(own_key, {})
             if pair.ring_candidate(cfg.reciprocal_window_s):
@@ -271,17 +290,17 @@ class Authenticity:
         return found
 
     def _suspects(self) -> None:
-        suspect: set[str] = set()
-        for (flag, own, member), _ in self.flags.items():
-            pair = self.pairs.get((own, member))
+        suspect: set[int] = set()
+        for flag, own, member in self.flags:
+            pair = self.own[own].pairs.get(member)
             if pair is None:
                 continue
-            suspect.update(pair.event_ids if flag == RING else pair.lockstep_ids)
-        self.suspect = suspect
+            suspect.update((pair.event_ids if flag == RING else pair.lockstep_ids) or ())
+        self.suspect = array("q", sorted(suspect))
 
     def weight(self, event_id: str) -> float:
         """Authenticity weight of a touch: 0 for suspect acts, else 1."""
-        return 0.0 if event_id in self.suspect else 1.0
+        return 0.0 if self.suspect and in_sorted(self.suspect, event_hash(event_id)) else 1.0
 
     def ring_members(self) -> set[tuple[str, str]]:
         """(own account key, member handle key) of every flagged ring member."""

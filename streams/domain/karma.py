@@ -21,9 +21,11 @@ their person change; ``as_of`` (the latest event time seen) orders versions.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable
 from typing import NamedTuple
 
+from streams.domain.memory import Columns, Interner, Timed
 from streams.domain.rows import Row, opt_datetime, to_datetime
 
 DAY = 86400
@@ -48,25 +50,59 @@ class Return(NamedTuple):
     detail: str  # opportunity kind, or the event id
 
 
+class _Ledger:
+    """One person's acts (sorted, in columns) and a hash of each one's last emitted row."""
+
+    __slots__ = ("acts", "signatures")
+
+    def __init__(self, acts: list[Act], signatures: list[int], kinds: Interner[Timed]) -> None:
+        order = sorted(range(len(acts)), key=lambda i: acts[i][:2])
+        self.acts = Columns([acts[i] for i in order], kinds)
+        self.signatures = array("q", [signatures[i] for i in order])
+
+
+_NEVER = -1  # no row emitted yet (``hash`` never returns -1)
+
+
 class Karma:
-    """Acts and non-opportunity returns by person; opportunities come from the caller."""
+    """Acts and non-opportunity returns by person; opportunities come from the caller.
+
+    What was emitted is remembered as hashes (of each act's last row, and of the
+    inputs last rendered per person): a row is re-emitted when its hash changes.
+    """
 
     def __init__(self) -> None:
-        self.acts: dict[str, list[Act]] = {}
+        self.acts: dict[str, _Ledger] = {}
         self.returns: dict[str, dict[str, Return]] = {}  # person -> event id -> return
-        self.emitted: dict[str, tuple[object, ...]] = {}  # act event id -> last signature
-        self._seen: dict[str, tuple[object, ...]] = {}  # person -> inputs last rendered
+        self._kinds: Interner[Timed] = Interner()  # Act[2:]: intent, channel...
+        self._seen: dict[str, int] = {}  # person -> hash of the inputs last rendered
+
+    def _acts(self, person: str) -> tuple[list[Act], list[int]]:
+        ledger = self.acts.get(person)
+        if ledger is None:
+            return [], []
+        return ledger.acts.rows(Act, self._kinds), list(ledger.signatures)
 
     def act(self, person: str, act: Act) -> None:
-        self.acts.setdefault(person, []).append(act)
+        ledger = self.acts.get(person)
+        if ledger is not None and ledger.acts.last() < act[:2]:  # the usual case
+            appended = ledger.acts.with_later([act], self._kinds)
+            if appended is not None:
+                ledger.acts = appended
+                ledger.signatures.append(_NEVER)
+                return
+        acts, signatures = self._acts(person)
+        self.acts[person] = _Ledger([*acts, act], [*signatures, _NEVER], self._kinds)
 
     def returned(self, person: str, event_id: str, ret: Return) -> None:
         self.returns.setdefault(person, {})[event_id] = ret
 
     def merge(self, from_person: str, into_person: str) -> None:
-        acts = self.acts.pop(from_person, None)
-        if acts:
-            self.acts.setdefault(into_person, []).extend(acts)
+        if from_person in self.acts:
+            acts, signatures = self._acts(from_person)
+            kept, kept_signatures = self._acts(into_person)
+            del self.acts[from_person]
+            self.acts[into_person] = _Ledger(kept + acts, kept_signatures + signatures, self._kinds)
         rets = self.returns.pop(from_person, None)
         if rets:
             self.returns.setdefault(into_person, {}).update(rets)
@@ -80,24 +116,30 @@ class Karma:
         as_of: int,
     ) -> list[Row]:
         """Ledger rows of the person's acts whose returns or person changed."""
-        acts = self.acts.get(person)
-        if not acts:
+        ledger = self.acts.get(person)
+        if ledger is None:
             return []
         returns = sorted([*self.returns.get(person, {}).values(), *opportunities])
-        inputs = (account_id, len(acts), tuple(returns))
+        inputs = hash((account_id, len(ledger.acts), tuple(returns)))
         if self._seen.get(person) == inputs:
             return []
         self._seen[person] = inputs
         out: list[Row] = []
-        for act in sorted(acts):
+        for i, act in enumerate(ledger.acts.rows(Act, self._kinds)):
             row = entry_row(workspace, person, account_id, act, returns)
-            signature = tuple(v for k, v in row.items() if k != "as_of")
-            if self.emitted.get(act.event_id) == signature:
+            signature = _signature(row)
+            if ledger.signatures[i] == signature:
                 continue
-            self.emitted[act.event_id] = signature
+            ledger.signatures[i] = signature
             row["as_of"] = to_datetime(as_of)
             out.append(row)
         return out
+
+
+def _signature(row: Row) -> int:
+    """A hash of a row's values (lists made tuples to hash); 64 bits, so two
+    different rows of one act share it with odds ~2^-64."""
+    return hash(tuple(tuple(v) if isinstance(v, list) else v for v in row.values()))
 
 
 def entry_row(

@@ -145,6 +145,7 @@ class WorkspaceState:
         if batch.emit:
             self._emit_relationships(batch)
             self._emit_karma(batch)
+        self.journeys.end_batch()
         return batch.out
 
     def _link(self, keys: list[str], event: Envelope, reason: str, batch: _Batch) -> None:
@@ -480,6 +481,7 @@ class WorkspaceState:
             if opp.created is not None:
                 opp.version = self._version(opp)
                 self._emit_chain(opp, out)
+        self.journeys.end_batch()
         return out
 
     # -- data-driven attribution input -------------------------------------
@@ -526,6 +528,7 @@ class WorkspaceState:
                 paths.append(Path(channels, len(wins), 0.0, sum(o.value for o in wins)))
             else:
                 paths.append(Path(channels, 0.0, 1.0))
+        self.journeys.end_batch()
         return paths
 
     def memory_per_person(self, *extra: object) -> float:

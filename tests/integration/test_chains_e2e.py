@@ -73,3 +73,14 @@ def test_chains_match_truth_across_a_restart(settings: Settings, clickhouse: Any
     assert scalar(
         clickhouse, "SELECT uniqExact(workspace, person_id) FROM relationships_daily"
     ) == scalar(clickhouse, "SELECT uniqExact(workspace, person_id) FROM relationships")
+    # computed_at is when the version was computed (processing time), never unset.
+    assert (
+        scalar(clickhouse, "SELECT countIf(computed_at < now() - 3600) FROM opportunity_chains")
+        == 0
+    )
+    assert (
+        scalar(
+            clickhouse, "SELECT countIf(computed_at < now() - 3600) FROM attribution_credit_sets"
+        )
+        == 0
+    )

@@ -1,0 +1,56 @@
+"""Compact state containers: seen ids, columns of touches, journeys kept exact."""
+
+from __future__ import annotations
+
+import random
+
+from streams.domain.journeys import Journeys
+from streams.domain.memory import Columns, Interner, SeenIds, deep_size
+from streams.domain.touches import Touch
+
+
+def touch(at: int, event_id: str, channel: str = "x", intro: str | None = None) -> Touch:
+    return Touch(at, event_id, channel, None, "like", "inbound", None, intro)
+
+
+def test_seen_ids_add_once_across_flushes() -> None:
+    seen = SeenIds(["a", "b"])
+    ids = [f"ev-{i}" for i in range(5000)]
+    assert all(seen.add(i) for i in ids)
+    assert not any(seen.add(i) for i in [*ids, "a", "b"])
+    seen.flush()
+    assert len(seen) == 5002 and "ev-17" in seen and "ev-x" not in seen
+    assert {"a", "zz", "ev-3"} & seen == {"a", "ev-3"}
+
+
+def test_seen_ids_cost_about_eight_bytes_an_id() -> None:
+    seen = SeenIds(f"workspace-{i:09d}" for i in range(20000))
+    assert deep_size(seen) < 10 * 20000
+
+
+def test_columns_round_trip_any_ids() -> None:
+    kinds: Interner[tuple[object, ...]] = Interner()
+    rows = [touch(1, "ab"), touch(2, "abc", "y"), touch(2, "a\nb"), touch(9, "", intro="p_1")]
+    cols = Columns(rows, kinds)
+    assert cols.rows(Touch, kinds) == rows and cols.event_ids() == [t.event_id for t in rows]
+    assert len(cols) == 4 and cols.count_until(2) == 3 and cols.last() == (9, "")
+    later = cols.with_later([touch(10, "ab2")], kinds)
+    assert later is not None and later.rows(Touch, kinds) == [*rows, touch(10, "ab2")]
+    same = Columns([touch(1, "ev-001"), touch(2, "ev-002")], kinds)
+    assert same.prefix == 5 and same.with_later([touch(3, "other")], kinds) is None
+    assert cols.rows(Touch, kinds) == rows  # the original is left as it was
+
+
+def test_journeys_same_whatever_the_arrival_order() -> None:
+    touches = [touch(random.Random(i).randrange(100), f"e{i:03d}") for i in range(60)]
+    expected = None
+    for seed in range(5):
+        order = touches[:]
+        random.Random(seed).shuffle(order)
+        j = Journeys(max_steps=20)
+        for k in range(0, len(order), 7):
+            j.add("p", order[k : k + 7] + order[:2])  # with repeats
+        got = (j.get("p"), [j.count_until("p", end) for end in range(0, 101, 10)])
+        assert expected is None or got == expected
+        expected = got
+    assert expected is not None and len(expected[0]) == 20 and expected[1][-1] == 60
