@@ -14,6 +14,7 @@ restart never needs a changelog.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Callable
@@ -76,6 +77,7 @@ class Pipeline:
         if not workspaces:
             return 0
         total = replay(self.processor, self.sink.query, workspaces)
+        gc.freeze()
         log.info("rebuilt %d workspaces from %d stored events", len(workspaces), total)
         return total
 
@@ -195,6 +197,9 @@ class Pipeline:
             return 0
         started = time.perf_counter()
         result = await asyncio.to_thread(self.processor.process, records)
+        # The state only grows and holds no reference cycles: keep the cycle
+        # collector from walking it again and again (25-30% of processing).
+        gc.freeze()
         offsets = {tp: msgs[-1].offset + 1 for tp, msgs in fetched.items()}
         # One batch is stored while the next is processed: the insert runs in
         # ClickHouse's own threads, so the two overlap. Writes stay in order.
