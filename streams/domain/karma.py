@@ -103,6 +103,7 @@ class Karma:
             kept, kept_signatures = self._acts(into_person)
             del self.acts[from_person]
             self.acts[into_person] = _Ledger(kept + acts, kept_signatures + signatures, self._kinds)
+            self._seen.pop(into_person, None)  # moved acts name another person now
         rets = self.returns.pop(from_person, None)
         if rets:
             self.returns.setdefault(into_person, {}).update(rets)
@@ -120,12 +121,17 @@ class Karma:
         if ledger is None:
             return []
         returns = sorted([*self.returns.get(person, {}).values(), *opportunities])
-        inputs = hash((account_id, len(ledger.acts), tuple(returns)))
-        if self._seen.get(person) == inputs:
+        # A row depends on its act, the person, the account and the returns: with
+        # the same account and returns, only acts never emitted need rendering.
+        context = hash((account_id, tuple(returns)))
+        changed = self._seen.get(person) != context
+        if not changed and _NEVER not in ledger.signatures:
             return []
-        self._seen[person] = inputs
+        self._seen[person] = context
         out: list[Row] = []
         for i, act in enumerate(ledger.acts.rows(Act, self._kinds)):
+            if not changed and ledger.signatures[i] != _NEVER:
+                continue
             row = entry_row(workspace, person, account_id, act, returns)
             signature = _signature(row)
             if ledger.signatures[i] == signature:
