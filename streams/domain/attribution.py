@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from streams.domain.config import DEFAULT_MODELS
 from streams.domain.rows import Row, to_datetime, to_epoch
@@ -279,21 +280,8 @@ def expand_credit_sets(sets: Sequence[Row]) -> list[Row]:
 
 
 def credit_rows(
-    chain_row: Row,
-    touches: Sequence[Touch],
-    models: Sequence[str] = DEFAULT_MODELS,
-    *,
-    weights: Sequence[float] | None = None,
-    half_life_days: float = 7.0,
-    conversion_at: int | None = None,
+    chain_row: Row, touches: Sequence[Touch], models: Sequence[str] = DEFAULT_MODELS, **options: Any
 ) -> list[Row]:
-    """Per-touch credit rows of one chain for each model."""
-    sets = credit_sets(
-        chain_row,
-        touches,
-        models,
-        weights=weights,
-        half_life_days=half_life_days,
-        conversion_at=conversion_at,
-    )
-    return expand_credit_sets(sets)
+    """Per-touch credit rows of one chain for each model (``options`` as for
+    ``credit_sets``)."""
+    return expand_credit_sets(credit_sets(chain_row, touches, models, **options))
