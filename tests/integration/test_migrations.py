@@ -29,7 +29,7 @@ def test_credit_sets_migration_keeps_every_credit_row(settings: Settings) -> Non
     try:
         migrate(client, MIGRATIONS[:5])
         client.insert("attribution_credits", OLD_CREDITS, column_names=list(CREDIT_COLUMNS))
-        assert migrate(client) == ["0006_attribution_credit_sets"]
+        assert migrate(client) == [m.id for m in MIGRATIONS[5:]]
         order = " ORDER BY opportunity_id, model, touch_index"
         got = client.query(f"SELECT * FROM attribution_credits{order}").result_rows
         naive = [(*r[:5], r[5].replace(tzinfo=None), *r[6:]) for r in OLD_CREDITS]
