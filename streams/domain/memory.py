@@ -85,10 +85,6 @@ class SeenIds:
     def __contains__(self, event_id: object) -> bool:
         return isinstance(event_id, str) and self._has(event_hash(event_id))
 
-    def __rand__(self, other: Iterable[str]) -> set[str]:
-        """``ids & seen``: the ids of ``other`` that were seen."""
-        return {e for e in other if e in self}
-
     def _has(self, h: int) -> bool:
         return h in self._recent or in_sorted(self._sorted, h)
 
@@ -210,11 +206,9 @@ class Columns:
 
     def rows(self, make: type[T], kinds: Interner[Timed]) -> list[T]:
         """The rows as ``make`` tuples: ``(at, event_id, *rest)``."""
-        cols, ids, n, rest = self.cols, self.ids, len(self), kinds.values
-        head, start, out = ids[: self.prefix], self.prefix, []
+        cols, n, rest = self.cols, len(self), kinds.values
         new = tuple.__new__  # a NamedTuple's own __new__ is a slow Python call
-        for at, packed in zip(cols[:n], cols[n:], strict=True):
-            end = packed & _LOW32
-            out.append(new(make, (at, head + ids[start:end], *rest[packed >> 32])))
-            start = end
-        return out
+        return [
+            new(make, (at, event_id, *rest[packed >> 32]))
+            for at, packed, event_id in zip(cols[:n], cols[n:], self.event_ids(), strict=True)
+        ]
