@@ -214,6 +214,23 @@ async def freshness(settings: Settings, lines: list[bytes], rate: float) -> dict
     }
 
 
+def bench_stack(broker: EmbeddedBroker, data_dir: Path, **overrides: Any) -> Settings:
+    """Settings for a run on ``broker`` (6 partitions, fast group joins), with its
+    topics created and its embedded ClickHouse under ``data_dir`` migrated."""
+    settings = Settings(
+        data_dir=data_dir,
+        brokers=broker.bootstrap,
+        clickhouse_dsn=f"chdb://{data_dir / 'clickhouse'}",
+        partitions=6,
+        session_timeout_ms=2000,
+        heartbeat_interval_ms=300,
+        **overrides,
+    )
+    create_topics(broker.bootstrap, {t: 6 for t in settings.topics.values()})
+    migrate(connect(settings.resolved_dsn()))
+    return settings
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small run (minutes)")
@@ -230,18 +247,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="oppchain-bench-"))
     results: dict[str, Any] = {"events": events, "machine": _machine()}
     with EmbeddedBroker() as broker:
-        settings = Settings(
-            data_dir=tmp,
-            brokers=broker.bootstrap,
-            clickhouse_dsn=f"chdb://{tmp / 'clickhouse'}",
-            partitions=6,
-            session_timeout_ms=2000,
-            heartbeat_interval_ms=300,
-            batch_max_records=10000,
-            batch_linger_ms=20,
-        )
-        create_topics(broker.bootstrap, {t: 6 for t in settings.topics.values()})
-        migrate(connect(settings.resolved_dsn()))
+        settings = bench_stack(broker, tmp, batch_max_records=10000, batch_linger_ms=20)
         results["produce_rate"] = produce_all(settings, lines)
         gc.collect()
         results["raw_ceiling"] = asyncio.run(raw_ceiling(settings, events))

@@ -23,12 +23,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from oppchain.broker import EmbeddedBroker, create_topics  # noqa: E402
+from benchmarks.run import bench_stack  # noqa: E402
+from oppchain.broker import EmbeddedBroker  # noqa: E402
 from oppchain.generator import generate  # noqa: E402
 from oppchain.producer import EventProducer  # noqa: E402
 from oppchain.settings import Settings  # noqa: E402
 from sinks.clickhouse import connect  # noqa: E402
-from sinks.migrations import migrate  # noqa: E402
 from sinks.writer import ClickHouseSink  # noqa: E402
 from streams.pipeline import Pipeline  # noqa: E402
 
@@ -104,16 +104,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="oppchain-soak-"))
     world = generate(9, 365, events=args.events, workspaces=6)
     with EmbeddedBroker() as broker:
-        settings = Settings(
-            data_dir=tmp,
-            brokers=broker.bootstrap,
-            clickhouse_dsn=f"chdb://{tmp / 'clickhouse'}",
-            partitions=6,
-            session_timeout_ms=2000,
-            heartbeat_interval_ms=300,
-        )
-        create_topics(broker.bootstrap, {t: 6 for t in settings.topics.values()})
-        migrate(connect(settings.resolved_dsn()))
+        settings = bench_stack(broker, tmp)
         asyncio.run(soak(settings, world.events, args.rate, args.minutes * 60))
     return 0
 
