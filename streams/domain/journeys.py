@@ -14,10 +14,11 @@ for tuples); ``get`` rebuilds the ``Touch`` tuples on demand.
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 
 from streams.domain.memory import Columns, Interner, Timed, event_hash
+from streams.domain.relationships import DAY, RECENT_DAYS, Summary
 from streams.domain.touches import Touch
 
 
@@ -46,11 +47,11 @@ class _Dropped:
         self.ats = array("q")
         self.ids = array("q")
 
-    def add(self, touches: Iterable[Touch]) -> None:
-        """Callers pass touches not seen before (an event belongs to one journey)."""
-        for t in touches:
-            self.ids.append(event_hash(t.event_id))
-            self.ats.insert(bisect_right(self.ats, t.at), t.at)
+    def add(self, touches: Iterable[tuple[int, str]]) -> None:
+        """(at, event_id) of touches not seen before (an event belongs to one journey)."""
+        for at, event_id in touches:
+            self.ids.append(event_hash(event_id))
+            self.ats.insert(bisect_right(self.ats, at), at)
 
     def extend(self, other: _Dropped) -> None:
         self.ids.extend(other.ids)
@@ -85,6 +86,16 @@ class Journeys:
             self._read[person_id] = found
         return found
 
+    def summary(self, person_id: str, as_of: int) -> Summary | None:
+        """The journey summed up for a relationship score, straight from its columns."""
+        journey = self._journeys.get(person_id)
+        if journey is None:
+            return None
+        n, cols, kinds = len(journey), journey.cols, self._kinds.values
+        recent = n - bisect_left(cols, as_of - RECENT_DAYS * DAY, 0, n)
+        counts = {kinds[code]: k for code, k in journey.code_counts().items()}
+        return Summary(cols[0], cols[n - 1], n, recent, counts)
+
     def end_batch(self) -> None:
         """Forget the tuples read during the batch: the compact form is the state."""
         self._read.clear()
@@ -92,13 +103,19 @@ class Journeys:
     def add(self, person_id: str, touches: Iterable[Touch]) -> list[Touch]:
         """Add touches to a person's journey; returns those not seen before."""
         journey = self._journeys.get(person_id)
-        known = set() if journey is None else set(journey.event_ids())
+        known: set[str] | None = None  # the kept ids, decoded only when needed
+        last = (-(2**62), "") if journey is None else journey.last()
         oldest = 2**62 if journey is None else journey.cols[0]  # the times come first
         dropped = self._dropped.get(person_id)
         fresh: dict[str, Touch] = {}
         for t in touches:
-            if t.event_id in known or t.event_id in fresh:
+            if t.event_id in fresh:
                 continue
+            if journey is not None and (t.at, t.event_id) <= last:  # may be a kept one
+                if known is None:
+                    known = set(journey.event_ids())
+                if t.event_id in known:
+                    continue
             # only a touch no newer than the oldest kept one can be a dropped one
             if dropped is not None and t.at <= oldest and event_hash(t.event_id) in dropped.ids:
                 continue
@@ -112,15 +129,21 @@ class Journeys:
         """The usual case, cheaply: touches newer than all kept, and room for them."""
         journey = self._journeys.get(person_id)
         later = sorted(fresh, key=order_key)
-        if journey is None or len(journey) + len(later) > self.max_steps:
+        if journey is None or order_key(later[0]) <= journey.last():
             return False
-        if order_key(later[0]) <= journey.last():
+        over = len(journey) + len(later) - self.max_steps  # the oldest kept ones go
+        if over >= len(journey):
             return False
+        gone: list[tuple[int, str]] = []
+        if over > 0:
+            journey, gone = journey.without_head(over)
         appended = journey.with_later(later, self._kinds)
         if appended is None:
             return False
         self._journeys[person_id] = appended
         self._read.pop(person_id, None)
+        if gone:
+            self._dropped.setdefault(person_id, _Dropped()).add(gone)
         return True
 
     def merge(self, from_person_id: str, into_person_id: str) -> None:
@@ -139,7 +162,7 @@ class Journeys:
         self._journeys[person_id] = Columns(kept, self._kinds)
         self._read.pop(person_id, None)
         if overflow:
-            self._dropped.setdefault(person_id, _Dropped()).add(overflow)
+            self._dropped.setdefault(person_id, _Dropped()).add(t[:2] for t in overflow)
 
     def count_until(self, person_id: str, end: int) -> int:
         """How many distinct touches ever applied to a person have ``at <= end``."""

@@ -18,6 +18,7 @@ import os
 import sys
 from array import array
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
 from itertools import accumulate, islice
 from typing import Any, Generic, TypeVar
@@ -182,6 +183,23 @@ class Columns:
         new._put(rows, kinds)
         return new
 
+    def without_head(self, k: int) -> tuple[Columns, list[tuple[int, str]]]:
+        """These rows but the first ``k`` (0 < k <= len), and (at, event_id) of those."""
+        n, cols, prefix = len(self), self.cols, self.prefix
+        head = self.ids[:prefix]
+        cut = cols[n + k - 1] & _LOW32  # where the k-th row's id ends
+        starts = [prefix, *(p & _LOW32 for p in cols[n : n + k - 1])]
+        gone = [
+            (at, head + self.ids[start : p & _LOW32])
+            for at, start, p in zip(cols[:k], starts, cols[n : n + k], strict=True)
+        ]
+        shift = cut - prefix  # the id ends move left by the bytes cut (no borrow: end >= cut)
+        new = object.__new__(Columns)
+        new.prefix, new.ids = prefix, head + self.ids[cut:]
+        new.cols = cols[k:n]
+        new.cols.extend([p - shift for p in cols[n + k :]])
+        return new, gone
+
     def __len__(self) -> int:
         return len(self.cols) >> 1
 
@@ -194,6 +212,10 @@ class Columns:
         n, cols = len(self), self.cols
         start = cols[2 * n - 2] & _LOW32 if n > 1 else self.prefix
         return cols[n - 1], self.ids[: self.prefix] + self.ids[start : cols[-1] & _LOW32]
+
+    def code_counts(self) -> Counter[int]:
+        """How many rows carry each ``rest`` code."""
+        return Counter([packed >> 32 for packed in self.cols[len(self) :]])
 
     def event_ids(self) -> list[str]:
         ids, n = self.ids, len(self)

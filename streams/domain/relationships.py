@@ -26,7 +26,9 @@ above come from those (``touch_count`` is exact).
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from streams.domain.rows import Row, to_datetime
 from streams.domain.touches import INTRODUCTION, Touch
@@ -42,6 +44,7 @@ WEIGHTS = {
 }
 RECENCY_HALF_LIFE_DAYS = 90.0
 FULL_FREQUENCY = 50
+RECENT_DAYS = 365  # the window of ``frequency``
 FULL_TENURE_DAYS = 730.0
 _OFFLINE = frozenset({"meeting", INTRODUCTION})
 _GIVING = frozenset({"recommend", "share", "mention", "help_given"})
@@ -50,40 +53,73 @@ _PITCH = frozenset({"dm", "email_exchanged"})
 
 def touch_intent(t: Touch) -> tuple[str, bool]:
     """(intent, inferred) of a touch, by the rules of ``streams.enrich.infer_intent``."""
-    if t.intent is not None:
-        return t.intent, False
-    if t.action in _GIVING or t.action == INTRODUCTION:
+    return _intent(t.intent, t.action, t.direction, t.campaign)
+
+
+def _intent(
+    intent: str | None, action: str, direction: str | None, campaign: str | None
+) -> tuple[str, bool]:
+    if intent is not None:
+        return intent, False
+    if action in _GIVING or action == INTRODUCTION:
         return "give", True
-    if t.action in _PITCH and t.direction == "outbound" and t.campaign:
+    if action in _PITCH and direction == "outbound" and campaign:
         return "ask", True
     return "neutral", True
 
 
+Kind = tuple[Any, ...]  # Touch[2:]: channel, campaign, action, direction, intent, introducer
+
+
+class Summary(NamedTuple):
+    """What a score needs from a journey (oldest touch first): its ends, how
+    many touches fall in the year before ``as_of``, and how many of each kind."""
+
+    first: int
+    last: int
+    kept: int
+    recent: int
+    kinds: dict[Kind, int]
+
+
+def summarize(touches: Sequence[Touch], as_of: int) -> Summary | None:
+    if not touches:
+        return None
+    recent = sum(1 for t in touches if as_of - t.at <= RECENT_DAYS * DAY)
+    return Summary(
+        touches[0].at, touches[-1].at, len(touches), recent, Counter(t[2:] for t in touches)
+    )
+
+
 def strength(touches: Sequence[Touch], touch_count: int, as_of: int) -> Row:
     """Score, components and flags of one person's journey (oldest touch first)."""
-    if not touches:
+    return strength_of(summarize(touches, as_of), touch_count, as_of)
+
+
+def strength_of(summary: Summary | None, touch_count: int, as_of: int) -> Row:
+    """Score, components and flags from a journey's summary (None: no touches)."""
+    if summary is None:
         return {"score": 0.0, **dict.fromkeys(WEIGHTS, 0.0), "flags": [], "ask_only": False}
-    first, last = touches[0].at, touches[-1].at
+    first, last = summary.first, summary.last
     inbound = outbound = offline = gives = asks = 0
-    recent = 0
-    for t in touches:
-        if t.action in _OFFLINE:
-            offline += 1
-            inbound += 1
-            outbound += 1
-        elif t.direction == "inbound":
-            inbound += 1
-        elif t.direction == "outbound":
-            outbound += 1
-            intent = touch_intent(t)[0]
-            gives += intent == "give"
-            asks += intent == "ask"
-        if as_of - t.at <= 365 * DAY:
-            recent += 1
-    channels = sorted({t.channel for t in touches})
+    channels_seen = set()
+    for (channel, campaign, action, direction, intent, _), n in summary.kinds.items():
+        channels_seen.add(channel)
+        if action in _OFFLINE:
+            offline += n
+            inbound += n
+            outbound += n
+        elif direction == "inbound":
+            inbound += n
+        elif direction == "outbound":
+            outbound += n
+            kind = _intent(intent, action, direction, campaign)[0]
+            gives += n * (kind == "give")
+            asks += n * (kind == "ask")
+    channels = sorted(channels_seen)
     parts = {
         "recency": 2.0 ** (-max(0, as_of - last) / DAY / RECENCY_HALF_LIFE_DAYS),
-        "frequency": min(1.0, math.log1p(recent) / math.log1p(FULL_FREQUENCY)),
+        "frequency": min(1.0, math.log1p(summary.recent) / math.log1p(FULL_FREQUENCY)),
         "reciprocity": min(inbound, outbound) / max(inbound, outbound, 1),
         "channel_breadth": min(1.0, (len(channels) - 1) / 2),
         "offline": min(1.0, offline / 3),
@@ -93,9 +129,9 @@ def strength(touches: Sequence[Touch], touch_count: int, as_of: int) -> Row:
     ask_only = asks >= 2 and asks > gives
     if ask_only:
         flags.append("ask_only")
-    if len(touches) >= 3 and outbound == 0:
+    if summary.kept >= 3 and outbound == 0:
         flags.append("one_way_inbound")
-    if len(touches) >= 3 and inbound == 0:
+    if summary.kept >= 3 and inbound == 0:
         flags.append("one_way_outbound")
     score = 100.0 * sum(WEIGHTS[k] * v for k, v in parts.items())
     return {
@@ -119,14 +155,14 @@ def relationship_row(
     workspace: str,
     person_id: str,
     account_id: str | None,
-    touches: Sequence[Touch],
+    summary: Summary | None,
     touch_count: int,
     as_of: int,
     merged_into: str = "",
 ) -> Row:
     """A ``relationships`` row; a merged-away person gets an empty row naming its survivor."""
-    parts = strength(touches, touch_count, as_of)
-    if not touches:
+    parts = strength_of(summary, touch_count, as_of)
+    if summary is None:
         parts |= {
             "touch_count": 0,
             "inbound_count": 0,

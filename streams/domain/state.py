@@ -335,18 +335,18 @@ class WorkspaceState:
             live = self.graph.resolve(into)
             persons.add(live)
             row = relationship_row(
-                self.workspace, from_person, None, (), 0, self.watermark, merged_into=live
+                self.workspace, from_person, None, None, 0, self.watermark, merged_into=live
             )
             batch.out.relationships.append(row)
         for person in sorted(persons):
-            touches = self.journeys.get(person)
-            if not touches:
+            summary = self.journeys.summary(person, self.watermark)
+            if summary is None:
                 continue
             row = relationship_row(
                 self.workspace,
                 person,
                 self.graph.account_of(person),
-                touches,
+                summary,
                 self.journeys.count_until(person, 2**62),
                 self.watermark,
             )

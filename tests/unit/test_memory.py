@@ -41,6 +41,21 @@ def test_columns_round_trip_any_ids() -> None:
     assert cols.rows(Touch, kinds) == rows  # the original is left as it was
 
 
+def test_columns_without_head_keep_the_rest_and_name_the_cut() -> None:
+    kinds: Interner[tuple[object, ...]] = Interner()
+    rows = [touch(i, f"ev-{i:03d}" if i % 3 else f"ev-{i}", f"c{i % 2}") for i in range(9)]
+    cols = Columns(rows, kinds)
+    for k in range(1, 10):
+        rest, gone = cols.without_head(k)
+        assert gone == [(t.at, t.event_id) for t in rows[:k]]
+        assert rest.rows(Touch, kinds) == rows[k:] and rest.event_ids() == [
+            t.event_id for t in rows[k:]
+        ]
+        grown = rest.with_later([touch(20, "ev-020")], kinds)
+        assert grown is not None and grown.rows(Touch, kinds) == [*rows[k:], touch(20, "ev-020")]
+    assert cols.rows(Touch, kinds) == rows
+
+
 def test_journeys_same_whatever_the_arrival_order() -> None:
     touches = [touch(random.Random(i).randrange(100), f"e{i:03d}") for i in range(60)]
     expected = None
@@ -54,3 +69,17 @@ def test_journeys_same_whatever_the_arrival_order() -> None:
         assert expected is None or got == expected
         expected = got
     assert expected is not None and len(expected[0]) == 20 and expected[1][-1] == 60
+
+
+def test_journeys_fed_in_order_past_the_cap_match_one_batch() -> None:
+    touches = [touch(i // 2, f"e{i:03d}", f"c{i % 3}") for i in range(50)]
+    one = Journeys(max_steps=12)
+    one.add("p", touches)
+    step = Journeys(max_steps=12)
+    for k in range(0, 50, 3):
+        fresh = step.add("p", touches[k : k + 3] + touches[:4])  # old, dropped ones again
+        assert fresh == touches[k : k + 3] or k < 4
+    assert step.get("p") == one.get("p") == tuple(touches[-12:])
+    assert [step.count_until("p", e) for e in range(26)] == [
+        one.count_until("p", e) for e in range(26)
+    ]
