@@ -22,6 +22,7 @@ their person change; ``as_of`` (the latest event time seen) orders versions.
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_right
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -51,7 +52,8 @@ class Return(NamedTuple):
 
 
 class _Ledger:
-    """One person's acts (sorted, in columns) and a hash of each one's last emitted row."""
+    """One person's acts (sorted, in columns) and, for each, a hash of what its last
+    emitted row was made from (the person, the account, the returns in its window)."""
 
     __slots__ = ("acts", "signatures")
 
@@ -67,8 +69,8 @@ _NEVER = -1  # no row emitted yet (``hash`` never returns -1)
 class Karma:
     """Acts and non-opportunity returns by person; opportunities come from the caller.
 
-    What was emitted is remembered as hashes (of each act's last row, and of the
-    inputs last rendered per person): a row is re-emitted when its hash changes.
+    What was emitted is remembered as hashes of the inputs (of each act's last row,
+    and of all returns per person): a row is re-emitted when its inputs change.
     """
 
     def __init__(self) -> None:
@@ -121,31 +123,32 @@ class Karma:
         if ledger is None:
             return []
         returns = sorted([*self.returns.get(person, {}).values(), *opportunities])
-        # A row depends on its act, the person, the account and the returns: with
-        # the same account and returns, only acts never emitted need rendering.
+        # A row depends on its act, the person, the account and the returns in its
+        # window: with the same account and returns, only acts never emitted need it.
         context = hash((account_id, tuple(returns)))
         changed = self._seen.get(person) != context
-        if not changed and _NEVER not in ledger.signatures:
+        signatures = ledger.signatures
+        if not changed and _NEVER not in signatures:
             return []
         self._seen[person] = context
+        times = [r.at for r in returns]
+        n = len(ledger.acts)
+        acts: list[Act] | None = None
         out: list[Row] = []
-        for i, act in enumerate(ledger.acts.rows(Act, self._kinds)):
-            if not changed and ledger.signatures[i] != _NEVER:
+        for i, at in enumerate(ledger.acts.cols[:n]):  # the times come first
+            if not changed and signatures[i] != _NEVER:
                 continue
-            row = entry_row(workspace, person, account_id, act, returns)
-            signature = _signature(row)
-            if ledger.signatures[i] == signature:
+            window = returns[bisect_right(times, at) : bisect_right(times, at + RETURN_DAYS * DAY)]
+            signature = hash((person, account_id, tuple(window)))  # never -1 (_NEVER)
+            if signatures[i] == signature:
                 continue
-            ledger.signatures[i] = signature
+            signatures[i] = signature
+            if acts is None:
+                acts = ledger.acts.rows(Act, self._kinds)
+            row = entry_row(workspace, person, account_id, acts[i], window)
             row["as_of"] = to_datetime(as_of)
             out.append(row)
         return out
-
-
-def _signature(row: Row) -> int:
-    """A hash of a row's values (lists made tuples to hash); 64 bits, so two
-    different rows of one act share it with odds ~2^-64."""
-    return hash(tuple(tuple(v) if isinstance(v, list) else v for v in row.values()))
 
 
 def entry_row(

@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from streams.domain.rows import Row, to_datetime
@@ -91,6 +92,20 @@ def summarize(touches: Sequence[Touch], as_of: int) -> Summary | None:
     )
 
 
+@lru_cache(maxsize=1 << 16)
+def _tally(kind: Kind) -> tuple[str, int, int, int, int, int]:
+    """What one touch of this kind adds: (channel, offline, inbound, outbound, give, ask)."""
+    channel, campaign, action, direction, intent, _ = kind
+    if action in _OFFLINE:
+        return channel, 1, 1, 1, 0, 0
+    if direction == "inbound":
+        return channel, 0, 1, 0, 0, 0
+    if direction == "outbound":
+        purpose = _intent(intent, action, direction, campaign)[0]
+        return channel, 0, 0, 1, purpose == "give", purpose == "ask"
+    return channel, 0, 0, 0, 0, 0
+
+
 def strength(touches: Sequence[Touch], touch_count: int, as_of: int) -> Row:
     """Score, components and flags of one person's journey (oldest touch first)."""
     return strength_of(summarize(touches, as_of), touch_count, as_of)
@@ -103,19 +118,14 @@ def strength_of(summary: Summary | None, touch_count: int, as_of: int) -> Row:
     first, last = summary.first, summary.last
     inbound = outbound = offline = gives = asks = 0
     channels_seen = set()
-    for (channel, campaign, action, direction, intent, _), n in summary.kinds.items():
+    for kind, n in summary.kinds.items():
+        channel, is_offline, is_inbound, is_outbound, give, ask = _tally(kind)
         channels_seen.add(channel)
-        if action in _OFFLINE:
-            offline += n
-            inbound += n
-            outbound += n
-        elif direction == "inbound":
-            inbound += n
-        elif direction == "outbound":
-            outbound += n
-            kind = _intent(intent, action, direction, campaign)[0]
-            gives += n * (kind == "give")
-            asks += n * (kind == "ask")
+        offline += n * is_offline
+        inbound += n * is_inbound
+        outbound += n * is_outbound
+        gives += n * give
+        asks += n * ask
     channels = sorted(channels_seen)
     parts = {
         "recency": 2.0 ** (-max(0, as_of - last) / DAY / RECENCY_HALF_LIFE_DAYS),
