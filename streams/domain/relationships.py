@@ -46,6 +46,7 @@ WEIGHTS = {
 RECENCY_HALF_LIFE_DAYS = 90.0
 FULL_FREQUENCY = 50
 RECENT_DAYS = 365  # the window of ``frequency``
+_LOG_FULL_FREQUENCY = math.log1p(FULL_FREQUENCY)
 FULL_TENURE_DAYS = 730.0
 _OFFLINE = frozenset({"meeting", INTRODUCTION})
 _GIVING = frozenset({"recommend", "share", "mention", "help_given"})
@@ -127,14 +128,13 @@ def strength_of(summary: Summary | None, touch_count: int, as_of: int) -> Row:
         gives += n * give
         asks += n * ask
     channels = sorted(channels_seen)
-    parts = {
-        "recency": 2.0 ** (-max(0, as_of - last) / DAY / RECENCY_HALF_LIFE_DAYS),
-        "frequency": min(1.0, math.log1p(summary.recent) / math.log1p(FULL_FREQUENCY)),
-        "reciprocity": min(inbound, outbound) / max(inbound, outbound, 1),
-        "channel_breadth": min(1.0, (len(channels) - 1) / 2),
-        "offline": min(1.0, offline / 3),
-        "tenure": min(1.0, (last - first) / DAY / FULL_TENURE_DAYS),
-    }
+    # The parts as locals, not a dict: this runs for every person touched in a batch.
+    recency = 2.0 ** (-max(0, as_of - last) / DAY / RECENCY_HALF_LIFE_DAYS)
+    frequency = min(1.0, math.log1p(summary.recent) / _LOG_FULL_FREQUENCY)
+    reciprocity = min(inbound, outbound) / max(inbound, outbound, 1)
+    breadth = min(1.0, (len(channels) - 1) / 2)
+    offline_part = min(1.0, offline / 3)
+    tenure = min(1.0, (last - first) / DAY / FULL_TENURE_DAYS)
     flags = []
     ask_only = asks >= 2 and asks > gives
     if ask_only:
@@ -143,10 +143,23 @@ def strength_of(summary: Summary | None, touch_count: int, as_of: int) -> Row:
         flags.append("one_way_inbound")
     if summary.kept >= 3 and inbound == 0:
         flags.append("one_way_outbound")
-    score = 100.0 * sum(WEIGHTS[k] * v for k, v in parts.items())
+    w = WEIGHTS
+    score = 100.0 * (
+        w["recency"] * recency
+        + w["frequency"] * frequency
+        + w["reciprocity"] * reciprocity
+        + w["channel_breadth"] * breadth
+        + w["offline"] * offline_part
+        + w["tenure"] * tenure
+    )
     return {
         "score": round(score, 3),
-        **{k: round(v, 4) for k, v in parts.items()},
+        "recency": round(recency, 4),
+        "frequency": round(frequency, 4),
+        "reciprocity": round(reciprocity, 4),
+        "channel_breadth": round(breadth, 4),
+        "offline": round(offline_part, 4),
+        "tenure": round(tenure, 4),
         "touch_count": touch_count,
         "inbound_count": inbound,
         "outbound_count": outbound,
