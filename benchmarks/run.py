@@ -247,7 +247,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="oppchain-bench-"))
     results: dict[str, Any] = {"events": events, "machine": _machine()}
     with EmbeddedBroker() as broker:
-        settings = bench_stack(broker, tmp, batch_max_records=10000, batch_linger_ms=20)
+        settings = bench_stack(broker, tmp, batch_linger_ms=20)
         results["produce_rate"] = produce_all(settings, lines)
         gc.collect()
         results["raw_ceiling"] = asyncio.run(raw_ceiling(settings, events))

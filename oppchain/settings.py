@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     app_id: str = "oppchain"
 
     max_message_bytes: int = Field(64 * 1024, ge=1024)
-    batch_max_records: int = Field(5000, ge=1)
+    batch_max_records: int = Field(20000, ge=1)
     batch_linger_ms: int = Field(100, ge=0)
     session_timeout_ms: int = Field(6000, ge=1000)
     heartbeat_interval_ms: int = Field(1000, ge=100)
