@@ -111,6 +111,10 @@ class WorkspaceState:
         self._facts: dict[str, tuple[int, str, str]] = {}  # contact key -> latest account
         self._opps_by_contact: dict[str, set[str]] = {}
         self._opps_by_account: dict[str, set[str]] = {}
+        # The latest version horizon of any opportunity per contact key and per
+        # account: a touch after it cannot change a chain there (most touches).
+        self._contact_horizons: dict[str, int] = {}
+        self._account_horizons: dict[str, int] = {}
         self._refused_events: set[str] = set()
         self.authenticity = Authenticity()
         self.karma = Karma()
@@ -225,11 +229,30 @@ class WorkspaceState:
                 opp = self.opportunities[event.opportunity_id] = Opportunity(event.opportunity_id)
             if opp.apply(event):
                 batch.opportunities.add(opp.opportunity_id)
+                self._note_horizon(opp)
             if isinstance(event, OpportunityCreated):
                 oid = event.opportunity_id
                 self._opps_by_contact.setdefault(contact_key(event.contact_id), set()).add(oid)
                 if event.account_id is not None:
                     self._opps_by_account.setdefault(event.account_id, set()).add(oid)
+
+    def _note_horizon(self, opp: Opportunity) -> None:
+        horizon = opp.version_horizon
+        if horizon is None or opp.contact_key is None:
+            return
+        known = self._contact_horizons.get(opp.contact_key, _ALWAYS)
+        self._contact_horizons[opp.contact_key] = max(known, horizon)
+        if opp.account_id is not None:
+            known = self._account_horizons.get(opp.account_id, _ALWAYS)
+            self._account_horizons[opp.account_id] = max(known, horizon)
+
+    def _may_change_a_chain(self, person: str, at: int) -> bool:
+        """False when no opportunity of the person's keys or accounts has a horizon
+        at or after ``at`` (then none of their chains can change)."""
+        contacts, accounts = self._contact_horizons, self._account_horizons
+        return any(contacts.get(k, _ALWAYS) >= at for k in self.graph.keys_of(person)) or any(
+            accounts.get(a, _ALWAYS) >= at for a in self.graph.accounts_of(person)
+        )
 
     def _account_fact(self, key: str, event: Envelope, account_id: str, batch: _Batch) -> None:
         """Membership is kept once seen; the current account is the latest fact."""
@@ -390,6 +413,8 @@ class WorkspaceState:
             live = self.graph.resolve(person)
             earliest[live] = min(at, earliest.get(live, at))
         for person, at in earliest.items():
+            if not self._may_change_a_chain(person, at):
+                continue
             for oid in self._opportunities_of(person):
                 horizon = self.opportunities[oid].version_horizon
                 if horizon is not None and at <= horizon:
