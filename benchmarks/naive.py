@@ -18,13 +18,15 @@ from oppchain.settings import Settings
 from schemas.codec import decode_one
 
 
-def run_naive(settings: Settings, lines: list[bytes], tmp: Path) -> float:
-    """Events per second of the naive agent over ``lines`` (already produced first)."""
-    naive = settings.model_copy(update={"topic_prefix": "naive.", "app_id": "naive-bench"})
+def run_naive(settings: Settings, lines: list[bytes], tmp: Path, name: str = "naive") -> float:
+    """Events per second of the naive agent over ``lines`` (already produced first);
+    ``name`` keeps the topics and group of repeated runs apart."""
+    app_id = f"{name}-bench"
+    naive = settings.model_copy(update={"topic_prefix": f"{name}.", "app_id": app_id})
     topics = naive.input_topics
     create_topics(
         naive.brokers,
-        {**{t: naive.partitions for t in topics}, "naive-bench-counts-changelog": naive.partitions},
+        {**{t: naive.partitions for t in topics}, f"{app_id}-counts-changelog": naive.partitions},
     )
     from oppchain.producer import EventProducer
 
@@ -33,7 +35,7 @@ def run_naive(settings: Settings, lines: list[bytes], tmp: Path) -> float:
     producer.close()
 
     app = faust.App(
-        "naive-bench",
+        app_id,
         broker=f"kafka://{naive.brokers}",
         processing_guarantee="at_least_once",
         store="memory://",
@@ -42,7 +44,7 @@ def run_naive(settings: Settings, lines: list[bytes], tmp: Path) -> float:
         broker_heartbeat_interval=0.3,
         topic_partitions=naive.partitions,
         autodiscover=False,
-        datadir=str(tmp / "naive"),
+        datadir=str(tmp / name),
     )
     counts = app.Table("counts", default=int, partitions=naive.partitions)
     source = app.topic(*topics, value_serializer="raw", key_serializer="raw")
