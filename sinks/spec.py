@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
 
@@ -70,7 +70,41 @@ class Table:
             columns = list(zip(*rows, strict=True))
             arrays = [pa.array(col, type=f.type) for col, f in zip(columns, schema, strict=True)]
             return pa.Table.from_arrays(arrays, schema=schema)
-        return pa.Table.from_pylist(rows, schema=schema)
+        # List columns whose rows share list objects (a chain's touch arrays, the
+        # same for every model) are built from each distinct list once.
+        dicts = cast(list[dict[str, Any]], rows)
+        shared = [f for f in schema if pa.types.is_list(f.type) and _mostly_shared(dicts, f.name)]
+        if not rows or not shared:
+            return pa.Table.from_pylist(dicts, schema=schema)
+        names = {f.name for f in shared}
+        rest = pa.schema([f for f in schema if f.name not in names])
+        table = pa.Table.from_pylist(dicts, schema=rest)
+        built = {f.name: _list_column([r[f.name] for r in dicts], f.type) for f in shared}
+        arrays = [built[f.name] if f.name in names else table.column(f.name) for f in schema]
+        return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _mostly_shared(rows: list[dict[str, Any]], name: str) -> bool:
+    values = [r.get(name) for r in rows]
+    if not all(type(v) is list for v in values):
+        return False  # from_pylist says what is wrong
+    return len({id(v) for v in values}) * 2 <= len(values)
+
+
+def _list_column(values: list[list[Any]], list_type: pa.ListType) -> pa.Array:
+    """A list column whose rows often share one list object (a chain's touch arrays,
+    repeated for every model): each distinct list is converted once, then the
+    pieces are joined, instead of converting every row's elements again."""
+    converted: dict[int, pa.Array] = {}  # by id: every list is alive in ``values``
+    pieces, offsets = [], [0]
+    for value in values:
+        array = converted.get(id(value))
+        if array is None:
+            array = converted[id(value)] = pa.array(value, type=list_type.value_type)
+        pieces.append(array)
+        offsets.append(offsets[-1] + len(value))
+    flat = pa.concat_arrays(pieces)
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), flat, type=list_type)
 
 
 @dataclass(frozen=True)
