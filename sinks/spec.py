@@ -73,21 +73,27 @@ class Table:
         # List columns whose rows share list objects (a chain's touch arrays, the
         # same for every model) are built from each distinct list once.
         dicts = cast(list[dict[str, Any]], rows)
-        shared = [f for f in schema if pa.types.is_list(f.type) and _mostly_shared(dicts, f.name)]
-        if not rows or not shared:
+        shared: dict[str, list[list[Any]]] = {}
+        for f in schema:
+            if pa.types.is_list(f.type):
+                values = [r.get(f.name) for r in dicts]
+                if _mostly_shared(values):
+                    shared[f.name] = cast(list[list[Any]], values)
+        if not shared:
             return pa.Table.from_pylist(dicts, schema=schema)
-        names = {f.name for f in shared}
-        rest = pa.schema([f for f in schema if f.name not in names])
+        rest = pa.schema([f for f in schema if f.name not in shared])
         table = pa.Table.from_pylist(dicts, schema=rest)
-        built = {f.name: _list_column([r[f.name] for r in dicts], f.type) for f in shared}
-        arrays = [built[f.name] if f.name in names else table.column(f.name) for f in schema]
+        arrays = [
+            _list_column(shared[f.name], f.type) if f.name in shared else table.column(f.name)
+            for f in schema
+        ]
         return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def _mostly_shared(rows: list[dict[str, Any]], name: str) -> bool:
-    values = [r.get(name) for r in rows]
-    if not all(type(v) is list for v in values):
-        return False  # from_pylist says what is wrong
+def _mostly_shared(values: list[Any]) -> bool:
+    """True for lists only (else from_pylist says what is wrong), at most half distinct."""
+    if not values or not all(type(v) is list for v in values):
+        return False
     return len({id(v) for v in values}) * 2 <= len(values)
 
 

@@ -120,16 +120,22 @@ class Journeys:
             if dropped is not None and t.at <= oldest and event_hash(t.event_id) in dropped.ids:
                 continue
             fresh[t.event_id] = t
-        if fresh and not self._append(person_id, fresh.values()):
+        if fresh and not self._append(person_id, journey, last, fresh.values()):
             current = self.get(person_id)
             self._store(person_id, *merge_touches(current, fresh.values(), self.max_steps))
         return list(fresh.values())
 
-    def _append(self, person_id: str, fresh: Iterable[Touch]) -> bool:
-        """The usual case, cheaply: touches newer than all kept, and room for them."""
-        journey = self._journeys.get(person_id)
+    def _append(
+        self,
+        person_id: str,
+        journey: Columns | None,
+        last: tuple[int, str],
+        fresh: Iterable[Touch],
+    ) -> bool:
+        """The usual case, cheaply: touches newer than all kept (``last``); the
+        oldest kept ones make room when the journey is full."""
         later = sorted(fresh, key=order_key)
-        if journey is None or order_key(later[0]) <= journey.last():
+        if journey is None or order_key(later[0]) <= last:
             return False
         over = len(journey) + len(later) - self.max_steps  # the oldest kept ones go
         if over >= len(journey):

@@ -53,14 +53,10 @@ _GIVING = frozenset({"recommend", "share", "mention", "help_given"})
 _PITCH = frozenset({"dm", "email_exchanged"})
 
 
-def touch_intent(t: Touch) -> tuple[str, bool]:
-    """(intent, inferred) of a touch, by the rules of ``streams.enrich.infer_intent``."""
-    return _intent(t.intent, t.action, t.direction, t.campaign)
-
-
 def _intent(
     intent: str | None, action: str, direction: str | None, campaign: str | None
 ) -> tuple[str, bool]:
+    """(intent, inferred) of a touch, by the rules of ``streams.enrich.infer_intent``."""
     if intent is not None:
         return intent, False
     if action in _GIVING or action == INTRODUCTION:
