@@ -97,6 +97,8 @@ async def oppchain_rate(settings: Settings, expected: int) -> dict[str, Any]:
     ended = time.perf_counter()
     pipeline.stopping.set()
     await task
+    stats = pipeline.processor.stats()
+    pipeline.close()
     # Time from the first batch's fetch to the last commit; the first batch's own
     # duration is added back from the batch count.
     batches = len(first)
@@ -104,8 +106,8 @@ async def oppchain_rate(settings: Settings, expected: int) -> dict[str, Any]:
     return {
         "rate": expected / seconds,
         "batches": batches,
-        "persons": sum(len(s.journeys) for s in pipeline.processor.states.values()) or 1,
-        "bytes_per_person": pipeline.processor.memory_per_person(),
+        "persons": stats.journeys or 1,
+        "bytes_per_person": stats.bytes_per_person,
         "retries": sink.retries,
         "tenths": tenth_rates(progress, expected),
     }
@@ -154,11 +156,19 @@ class TimedSink(ClickHouseSink):
     def write(self, batch: Any) -> dict[str, int]:
         written = super().write(batch)
         now = time.time()
-        for row in batch.get("touchpoints", ()):
-            self.stored_at[row[1]] = now
-        for row in batch.get("crm_events", ()):
-            self.stored_at[row["event_id"]] = now
+        for name in ("touchpoints", "crm_events"):
+            for event_id in event_ids(batch.get(name, [])):
+                self.stored_at[event_id] = now
         return written
+
+
+def event_ids(rows: Any) -> list[str]:
+    """Event ids of rows as the pipeline hands them over: an Arrow table (from a
+    processing process), tuples (touchpoints) or dicts."""
+    if hasattr(rows, "column"):
+        ids: list[str] = rows.column("event_id").to_pylist()
+        return ids
+    return [row[1] if isinstance(row, tuple) else row["event_id"] for row in rows]
 
 
 async def freshness(settings: Settings, lines: list[bytes], rate: float) -> dict[str, float]:
@@ -202,6 +212,7 @@ async def freshness(settings: Settings, lines: list[bytes], rate: float) -> dict
         await asyncio.sleep(0.05)
     pipeline.stopping.set()
     await task
+    pipeline.close()
     in_order = sorted(sent_at, key=sent_at.__getitem__)
     latencies = [sink.stored_at[e] - sent_at[e] for e in in_order if e in sink.stored_at]
     second_half = sorted(latencies[len(latencies) // 2 :])

@@ -31,13 +31,17 @@ from oppchain.settings import Settings  # noqa: E402
 from sinks.clickhouse import connect  # noqa: E402
 from sinks.writer import ClickHouseSink  # noqa: E402
 from streams.pipeline import Pipeline  # noqa: E402
+from streams.pool import ProcessingPool  # noqa: E402
 
 
-def rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+def rss_mib(pids: list[int]) -> float:
+    """Resident memory of this process and ``pids`` (the processing processes)."""
+    total = 0
+    for pid in ["self", *pids]:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total / 1024
 
 
 def replay(settings: dict[str, Any], lines_file: str, rate: float, seconds: float) -> None:
@@ -88,11 +92,15 @@ async def soak(settings: Settings, lines: list[bytes], rate: float, seconds: flo
     print(f"{'minute':>7} {'events':>10} {'persons':>9} {'RSS MiB':>9}")
     while producer.is_alive():
         await asyncio.sleep(30)
-        persons = sum(s.graph.person_count for s in pipeline.processor.states.values())
+        processor = pipeline.processor
+        persons = (await asyncio.to_thread(processor.stats)).persons
+        pids = processor.pids() if isinstance(processor, ProcessingPool) else []
         minute = (time.monotonic() - started) / 60
-        print(f"{minute:7.1f} {counters.consumed:10,} {persons:9,} {rss_mib():9.0f}", flush=True)
+        rss = rss_mib(pids)
+        print(f"{minute:7.1f} {counters.consumed:10,} {persons:9,} {rss:9.0f}", flush=True)
     pipeline.stopping.set()
     await task
+    pipeline.close()
 
 
 def main() -> int:

@@ -22,7 +22,7 @@ from oppchain.summary import accounting, render_report
 from sinks.clickhouse import connect
 from sinks.writer import ClickHouseSink
 from streams.app import create_app
-from streams.markov_job import collect_paths, run_markov
+from streams.markov_job import run_markov
 from streams.pipeline import Pipeline
 
 
@@ -92,9 +92,10 @@ def run_demo(settings: Settings, options: DemoOptions, out: TextIO = sys.stdout)
 
         asyncio.run(run_app(app, until_accounted, handle_signals=False))
         assert pipeline.processor is not None
-        states = list(pipeline.processor.states.values())
+        paths = pipeline.processor.markov_paths()
+        pipeline.close()
         summary = accounting(stack.client, produced.get("produced", 0))
-        summary["channel_attribution_rows"] = run_markov(settings, sink, collect_paths(states))
+        summary["channel_attribution_rows"] = run_markov(settings, sink, paths)
         summary["duplicates_dropped"] = pipeline.processor.counters.duplicates_dropped
         summary["expected_dead_letters"] = world.truth["counts"]["bad"]
         summary["seconds"] = round(time.monotonic() - started, 2)

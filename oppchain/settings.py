@@ -40,6 +40,14 @@ class Settings(BaseSettings):
     batch_linger_ms: int = Field(100, ge=0)
     session_timeout_ms: int = Field(6000, ge=1000)
     heartbeat_interval_ms: int = Field(1000, ge=100)
+    processing_processes: int | None = Field(
+        None,
+        ge=0,
+        le=64,
+        description="Child processes running identity, chains and attribution, each for "
+        "a share of the partitions; 0: a thread of the worker process; unset: one per "
+        "core this process may run on (set it where a container's CPU limit is lower)",
+    )
 
     path_lookback_days: int = Field(730, ge=1)
     max_steps: int = Field(200, ge=1)
@@ -80,6 +88,11 @@ class Settings(BaseSettings):
         if not value:
             raise ValueError(f"secret file {path} is empty")
         return value.encode()
+
+    def processing_pool_size(self) -> int:
+        if self.processing_processes is not None:
+            return min(self.processing_processes, self.partitions)
+        return min(len(os.sched_getaffinity(0)), self.partitions)
 
     def resolved_dsn(self) -> str:
         if self.clickhouse_dsn:

@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import pyarrow as pa
+
 from sinks.migrations import table
 from sinks.spec import quote
 
@@ -116,8 +118,9 @@ class ClickHouseSink:
             f"insert into {name}", lambda c: c.insert_arrow(name, arrow, settings=settings)
         )
 
-    def write(self, batch: Mapping[str, list[Any]]) -> dict[str, int]:
-        """Insert every non-empty table of the batch; return rows written per table."""
+    def write(self, batch: Mapping[str, Any]) -> dict[str, int]:
+        """Insert every non-empty table of the batch (rows, or an Arrow table in the
+        table's column order); return rows written per table."""
         written: dict[str, int] = {}
         unknown = set(batch) - set(WRITE_ORDER)
         if unknown:
@@ -130,8 +133,7 @@ class ClickHouseSink:
                 rows = self._drop_stored_dead_letters(rows)
                 if not rows:
                     continue
-            spec = table(name)
-            arrow = spec.to_arrow(rows)
+            arrow = rows if isinstance(rows, pa.Table) else table(name).to_arrow(rows)
             settings = {"insert_deduplication_token": dedup_token()}
             self._insert(name, arrow, settings)
             written[name] = len(rows)

@@ -17,7 +17,7 @@ from mode import Service
 from oppchain.settings import Settings
 from sinks.clickhouse import connect
 from sinks.writer import ClickHouseSink
-from streams.markov_job import collect_paths, run_markov
+from streams.markov_job import run_markov
 from streams.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
@@ -69,10 +69,10 @@ def create_app(settings: Settings, bootstrap: str, pipeline: Pipeline | None = N
 
     @app.timer(interval=settings.markov_interval_s, on_leader=False)  # type: ignore[untyped-decorator]
     async def data_driven_attribution() -> None:
-        assert pipeline.processor is not None
-        states = pipeline.processor.states
+        processor = pipeline.processor
+        assert processor is not None
         async with pipeline.lock:  # batches wait while the paths are read
-            paths = await asyncio.to_thread(collect_paths, list(states.values()))
+            paths = await asyncio.to_thread(processor.markov_paths)
         written = await asyncio.to_thread(run_markov, settings, pipeline.sink, paths)
         log.info("data-driven attribution: %d rows", written)
 

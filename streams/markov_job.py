@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from oppchain.settings import Settings
 from sinks.writer import ClickHouseSink
 from streams.domain.markov import Path, markov_attribution
-from streams.domain.state import WorkspaceState
 from streams.processor import Processor
 from streams.store import replay
-
-
-def collect_paths(states: Iterable[WorkspaceState]) -> dict[str, list[Path]]:
-    """Every workspace's paths; taken while no batch changes the state."""
-    return {state.workspace: state.markov_paths() for state in states}
 
 
 def markov_rows(
@@ -59,12 +52,8 @@ def run_markov(
     return len(rows)
 
 
-def states_from_store(settings: Settings, sink: ClickHouseSink) -> list[WorkspaceState]:
-    """Rebuild every workspace's state from the stored events."""
+def run_markov_from_sql(settings: Settings, sink: ClickHouseSink) -> int:
+    """Rebuild every workspace's state from the stored events, then run."""
     processor = Processor(settings)
     replay(processor, sink.query)
-    return list(processor.states.values())
-
-
-def run_markov_from_sql(settings: Settings, sink: ClickHouseSink) -> int:
-    return run_markov(settings, sink, collect_paths(states_from_store(settings, sink)))
+    return run_markov(settings, sink, processor.markov_paths())

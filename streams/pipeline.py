@@ -14,7 +14,6 @@ restart never needs a changelog.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import time
 from collections.abc import Callable
@@ -28,9 +27,9 @@ from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from oppchain.settings import Settings
 from sinks.writer import ClickHouseSink
 from streams.ingest import Record
-from streams.processor import BatchResult, Processor
+from streams.pool import ProcessingPool
+from streams.processor import BatchResult, Processor, settle
 from streams.routing import partition_for
-from streams.store import replay
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +41,7 @@ class Pipeline:
     settings: Settings
     bootstrap: str
     sink: ClickHouseSink
-    processor: Processor | None = None
+    processor: Processor | ProcessingPool | None = None
     on_batch: Callable[[dict[str, int]], None] | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -57,8 +56,15 @@ class Pipeline:
 
     def __post_init__(self) -> None:
         if self.processor is None:
-            self.processor = Processor(self.settings)
+            n = self.settings.processing_pool_size()
+            self.processor = ProcessingPool(self.settings, n) if n else Processor(self.settings)
         self.sink.should_stop = self.stopping.is_set
+
+    def close(self) -> None:
+        """Stop the processing processes, if any (``stop`` keeps them: their state
+        can still be read after the loop ends)."""
+        if self.processor is not None:
+            self.processor.close()
 
     # -- state ownership --------------------------------------------------
 
@@ -76,8 +82,8 @@ class Pipeline:
         workspaces = self._workspaces_of(partitions)
         if not workspaces:
             return 0
-        total = replay(self.processor, self.sink.query, workspaces)
-        gc.freeze()
+        total = self.processor.replay(self.sink.query, workspaces)
+        settle()
         log.info("rebuilt %d workspaces from %d stored events", len(workspaces), total)
         return total
 
@@ -93,8 +99,9 @@ class Pipeline:
                 if all(self.positions.get(tp) == c for tp, c in zip(tps, committed, strict=True)):
                     keep.add(p)
             n = self.settings.partitions
-            stale = [w for w in self.processor.states if partition_for(w, n) not in keep]
-            self.processor.drop(stale)
+            owned = await asyncio.to_thread(self.processor.workspaces)
+            stale = [w for w in owned if partition_for(w, n) not in keep]
+            await asyncio.to_thread(self.processor.drop, stale)
             await asyncio.to_thread(self.rebuild, partitions - keep)
             self.owned = partitions
 
@@ -167,7 +174,7 @@ class Pipeline:
         owned = {partition_for(e.workspace, n) for e in notices} & self.owned
         if owned:
             await self.drain()
-            self.processor.drop({e.workspace for e in notices})
+            await asyncio.to_thread(self.processor.drop, {e.workspace for e in notices})
             await asyncio.to_thread(self.rebuild, owned)
 
     async def step(self) -> int:
@@ -197,9 +204,8 @@ class Pipeline:
             return 0
         started = time.perf_counter()
         result = await asyncio.to_thread(self.processor.process, records)
-        # The state only grows and holds no reference cycles: keep the cycle
-        # collector from walking it again and again (25-30% of processing).
-        gc.freeze()
+        if isinstance(self.processor, Processor):
+            await asyncio.to_thread(settle)
         offsets = {tp: msgs[-1].offset + 1 for tp, msgs in fetched.items()}
         # One batch is stored while the next is processed: the insert runs in
         # ClickHouse's own threads, so the two overlap. Writes stay in order.

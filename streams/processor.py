@@ -7,19 +7,24 @@ second row; the set of applied ids is rebuilt with the state after a restart.
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
 from oppchain.settings import Settings
+from schemas.codec import decode_batch
 from schemas.events import Event
 from schemas.keys import contact_key
 from streams.domain.config import DomainConfig
+from streams.domain.markov import Path
 from streams.domain.memory import SeenIds
 from streams.domain.state import Outputs, WorkspaceState
 from streams.ingest import Record, Valid, event_rows, split
+from streams.store import Query, replay
 
 Rows = dict[str, list[Any]]  # dicts, or tuples in column order for touchpoints
 # Every Outputs field but the touch -> person map is a table of the same name.
@@ -36,10 +41,56 @@ class Counters:
 
 @dataclass
 class BatchResult:
-    rows: Rows
+    rows: Rows  # per table: rows, or (from a child process) an Arrow table
     dead: list[tuple[Record, dict[str, Any]]]
     valid: int
     duplicates: int
+
+
+def settle() -> None:
+    """Collect a batch's cyclic garbage once, then freeze what survived (the state).
+
+    A batch allocates millions of short-lived objects, nearly all freed by
+    reference counting, and the state holds no cycles: the cycle collector,
+    left on, walks the batch again and again (10-15% of processing), and
+    walks the whole state on every full collection unless it is frozen.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def count(counters: Counters, consumed: int, result: BatchResult) -> None:
+    counters.consumed += consumed
+    counters.stored += result.valid
+    counters.dead_lettered += len(result.dead)
+    counters.duplicates_dropped += result.duplicates
+
+
+@dataclass(frozen=True)
+class StateStats:
+    persons: int  # stitched persons
+    journeys: int  # persons with a journey
+    bytes_per_person: float  # the largest workspace's, seen event ids included
+
+    @staticmethod
+    def combine(parts: Iterable[StateStats]) -> StateStats:
+        parts = list(parts)
+        return StateStats(
+            sum(p.persons for p in parts),
+            sum(p.journeys for p in parts),
+            max((p.bytes_per_person for p in parts), default=0.0),
+        )
 
 
 def domain_config(settings: Settings) -> DomainConfig:
@@ -71,9 +122,13 @@ class Processor:
         return found
 
     def process(self, records: Sequence[Record], now: datetime | None = None) -> BatchResult:
-        now = now or datetime.now(UTC)
+        """Apply a batch; the caller ``settle``s once the rows are handed over."""
+        with collector_paused():
+            return self._process(records, now or datetime.now(UTC))
+
+    def _process(self, records: Sequence[Record], now: datetime) -> BatchResult:
         valid, dead = split(
-            records, secret=self._secret(), max_bytes=self.settings.max_message_bytes
+            records, secret=self._secret(), max_bytes=self.settings.max_message_bytes, now=now
         )
         fresh: dict[str, list[Valid]] = defaultdict(list)
         duplicates = 0
@@ -110,11 +165,9 @@ class Processor:
         if dropped:
             rows["ingest_duplicates"] = dropped
         stored = sum(len(v) for v in fresh.values())
-        self.counters.consumed += len(records)
-        self.counters.stored += stored
-        self.counters.dead_lettered += len(dead)
-        self.counters.duplicates_dropped += duplicates
-        return BatchResult(dict(rows), dead, stored, duplicates)
+        result = BatchResult(dict(rows), dead, stored, duplicates)
+        count(self.counters, len(records), result)
+        return result
 
     def rebuild(self, events: Iterable[Event]) -> int:
         """Replay stored events (in event-time order) into state, emitting nothing."""
@@ -128,16 +181,41 @@ class Processor:
             self.state(workspace).apply(batch, emit=False)
         return count
 
+    def rebuild_payloads(self, payloads: Sequence[bytes]) -> int:
+        """Replay stored payloads (in event-time order); they were valid when stored."""
+        with collector_paused():
+            decoded, failures = decode_batch(list(payloads))
+            if failures:
+                raise RuntimeError(f"stored event no longer decodes: {failures[0]}")
+            return self.rebuild(e for _, e in decoded)
+
+    def replay(self, query: Query, workspaces: Sequence[str]) -> int:
+        return replay(self, query, workspaces)
+
     def drop(self, workspaces: Iterable[str]) -> None:
         for workspace in workspaces:
             self.states.pop(workspace, None)
             self.seen.pop(workspace, None)
 
-    def memory_per_person(self) -> float:
-        """Bytes of state per tracked person, seen event ids included; max over workspaces."""
-        return max(
-            (s.memory_per_person(self.seen.get(w)) for w, s in self.states.items()), default=0.0
+    def workspaces(self) -> list[str]:
+        return sorted(self.states)
+
+    def markov_paths(self) -> dict[str, list[Path]]:
+        """Every workspace's paths; taken while no batch changes the state."""
+        return {w: state.markov_paths() for w, state in self.states.items()}
+
+    def stats(self) -> StateStats:
+        return StateStats(
+            persons=sum(s.graph.person_count for s in self.states.values()),
+            journeys=sum(len(s.journeys) for s in self.states.values()),
+            bytes_per_person=max(
+                (s.memory_per_person(self.seen.get(w)) for w, s in self.states.items()),
+                default=0.0,
+            ),
         )
+
+    def close(self) -> None:
+        """Nothing to release; here for the same face as ``ProcessingPool``."""
 
 
 def _persons(
@@ -146,7 +224,7 @@ def _persons(
     """event_id -> (person_id, account_id) for touches and contact-bound CRM events."""
     persons = {r["event_id"]: (r["person_id"], r["account_id"] or "") for r in touch_persons}
     for item in items:
-        contact_id = getattr(item.event, "contact_id", None)
+        contact_id = item.event.__dict__.get("contact_id")  # see WorkspaceState._observe_touch
         key = contact_key(contact_id) if isinstance(contact_id, str) else ""
         if key and item.event.event_id not in persons and state.graph.has_key(key):
             person = state.graph.person_of(key)

@@ -7,11 +7,16 @@ them in event-time order with emitting switched off gives back the state.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
-from schemas.codec import decode_batch
 from sinks.spec import quote
-from streams.processor import Processor
+
+Query = Callable[[str], list[tuple[Any, ...]]]
+
+
+class Rebuildable(Protocol):
+    def rebuild_payloads(self, payloads: Sequence[bytes]) -> int: ...
+
 
 CHUNK = 20000
 
@@ -27,16 +32,13 @@ def stored_events_sql(workspaces: Sequence[str] | None = None) -> str:
 
 
 def replay(
-    processor: Processor,
-    query: Callable[[str], list[tuple[Any, ...]]],
+    target: Rebuildable,
+    query: Query,
     workspaces: Sequence[str] | None = None,
 ) -> int:
-    """Fold the stored events into ``processor``'s state; return how many."""
+    """Fold the stored events into ``target``'s state; return how many."""
     payloads = [r[0].encode() for r in query(stored_events_sql(workspaces))]
-    total = 0
-    for start in range(0, len(payloads), CHUNK):
-        decoded, failures = decode_batch(payloads[start : start + CHUNK])
-        if failures:
-            raise RuntimeError(f"stored event no longer decodes: {failures[0]}")
-        total += processor.rebuild(e for _, e in decoded)
-    return total
+    return sum(
+        target.rebuild_payloads(payloads[start : start + CHUNK])
+        for start in range(0, len(payloads), CHUNK)
+    )

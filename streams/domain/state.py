@@ -311,7 +311,9 @@ class WorkspaceState:
             ret = Return(t.at, "introduction", 0.0, t.event_id)
             self.karma.returned(introducer, t.event_id, ret)
             batch.karma_persons.add(introducer)
-        direction = getattr(event, "direction", None)
+        # Fields live in the instance dict; getattr on a missing field raises inside
+        # pydantic, which costs more than the rest of this method.
+        direction = event.__dict__.get("direction")
         if direction is Direction.inbound and t.action == "recommend":
             ret = Return(t.at, "recommendation", 0.0, t.event_id)
             self.karma.returned(person, t.event_id, ret)

@@ -20,7 +20,7 @@ from oppchain.settings import Settings
 from sinks.migrations import table
 from sinks.writer import ClickHouseSink
 from streams.ingest import Record
-from streams.markov_job import collect_paths, markov_rows
+from streams.markov_job import markov_rows
 from streams.processor import Processor
 
 pytestmark = pytest.mark.integration
@@ -36,7 +36,7 @@ def load_world(client: Any, events: int = 20000) -> None:
     sink = ClickHouseSink(lambda: client)
     for start in range(0, len(records), CHUNK):
         sink.write(processor.process(records[start : start + CHUNK]).rows)
-    rows = markov_rows(collect_paths(processor.states.values()), Settings().markov_order)
+    rows = markov_rows(processor.markov_paths(), Settings().markov_order)
     client.insert_arrow("channel_attribution", table("channel_attribution").to_arrow(rows))
 
 

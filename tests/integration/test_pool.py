@@ -1,0 +1,126 @@
+"""Processing in child processes gives exactly what processing in-process gives."""
+
+from __future__ import annotations
+
+import os
+import signal
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from oppchain.generator import generate
+from oppchain.settings import Settings
+from sinks.migrations import table
+from sinks.writer import ClickHouseSink
+from streams.ingest import Record
+from streams.pool import ProcessingError, ProcessingPool
+from streams.processor import BatchResult, Processor, StateStats
+from streams.routing import partition_for
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def _partition(line: bytes, partitions: int) -> int:
+    """Where the producer puts a line: by workspace (anywhere, if it has none)."""
+    try:
+        return partition_for(orjson.loads(line)["workspace"], partitions)
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return 0
+
+
+def _records(lines: list[bytes], partitions: int, first_offset: int = 0) -> list[Record]:
+    """Records as Kafka hands them over: a workspace's events on its own partition."""
+    return [
+        Record("t", _partition(v, partitions), o, None, v)
+        for o, v in enumerate(lines, start=first_offset)
+    ]
+
+
+def _comparable(result: BatchResult) -> dict[str, list[str]]:
+    """Every table's rows, through Arrow, as sorted text: the pool returns Arrow
+    tables and concatenates its children's rows, so order across children differs."""
+    out = {}
+    for name, rows in result.rows.items():
+        if not len(rows):
+            continue
+        arrow = rows if hasattr(rows, "to_pylist") else table(name).to_arrow(rows)
+        out[name] = sorted(repr(sorted(r.items())) for r in arrow.to_pylist())
+    return out
+
+
+def _counts(stats: StateStats) -> tuple[int, int]:
+    return stats.persons, stats.journeys
+
+
+@pytest.fixture(scope="module")
+def world() -> Any:
+    return generate(11, 365, events=6000, workspaces=4, bad_fraction=0.01)
+
+
+@pytest.fixture()
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path, secret="s" * 32, partitions=6)
+
+
+def test_two_processes_give_the_rows_of_one(world: Any, settings: Settings) -> None:
+    local = Processor(settings)
+    pool = ProcessingPool(settings, 2)
+    try:
+        lines = world.events
+        for start in (0, 2500):
+            batch = _records(lines[start : start + 2500], 6, start)
+            ours, theirs = pool.process(batch, NOW), local.process(batch, NOW)
+            assert _comparable(ours) == _comparable(theirs)
+            dead = [sorted(r.offset for r, _ in x.dead) for x in (ours, theirs)]
+            assert dead[0] == dead[1]
+            assert (ours.valid, ours.duplicates) == (theirs.valid, theirs.duplicates)
+        assert pool.counters == local.counters
+        assert pool.counters.dead_lettered > 0
+        assert _counts(pool.stats()) == _counts(local.stats())  # sizes differ by interning
+        assert pool.workspaces() == local.workspaces()
+        assert pool.markov_paths() == local.markov_paths()
+    finally:
+        pool.close()
+
+
+def test_replay_routes_each_workspace_to_the_process_that_owns_it(
+    settings: Settings, clickhouse: Any
+) -> None:
+    """State rebuilt from the event store lands where that workspace's records go."""
+    clean = generate(12, 365, events=6000, workspaces=4).events
+    stored, later = clean[:4000], clean[4000:]
+    sink = ClickHouseSink(lambda: clickhouse)
+    first = Processor(settings)
+    sink.write(first.process(_records(stored, settings.partitions), NOW).rows)
+
+    local = Processor(settings)
+    assert local.replay(sink.query, first.workspaces()) == len(stored)
+    pool = ProcessingPool(settings, 2)
+    try:
+        assert pool.replay(sink.query, first.workspaces()) == len(stored)
+        assert _counts(pool.stats()) == _counts(local.stats()) == _counts(first.stats())
+        batch = _records(later, settings.partitions, 10_000)
+        assert _comparable(pool.process(batch, NOW)) == _comparable(local.process(batch, NOW))
+        pool.drop(local.workspaces()[:1])
+        assert pool.workspaces() == local.workspaces()[1:]
+    finally:
+        pool.close()
+
+
+def test_a_failed_or_killed_process_is_an_error_not_a_silence(settings: Settings) -> None:
+    pool = ProcessingPool(settings, 1)
+    try:
+        with pytest.raises(ProcessingError, match="AttributeError"):
+            pool._all("no_such_method")  # the child's traceback comes back
+        assert pool.workspaces() == []  # and the child still serves
+        (pid,) = pool.pids()
+        os.kill(pid, signal.SIGKILL)
+        with pytest.raises(ProcessingError, match=f"pid {pid}"):
+            pool.workspaces()
+    finally:
+        pool.close()
+    with pytest.raises(ProcessingError, match="closed"):
+        pool.workspaces()
