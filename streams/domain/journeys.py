@@ -18,7 +18,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 
 from streams.domain.memory import Columns, Interner, Timed, event_hash
-from streams.domain.relationships import DAY, RECENT_DAYS, Summary
+from streams.domain.relationships import DAY, RECENT_DAYS, Summary, Tally, summary_of, tally
 from streams.domain.touches import Touch
 
 
@@ -68,6 +68,7 @@ class Journeys:
         self._journeys: dict[str, Columns] = {}
         self._dropped: dict[str, _Dropped] = {}
         self._kinds: Interner[Timed] = Interner()  # Touch[2:]: channel, campaign...
+        self._tallies: list[Tally] = []  # what a touch adds to a score, by kind code
         # Journeys read during one batch, as tuples: a batch reads a journey many
         # times (relationships, every chain in scope) and decoding it is not free.
         self._read: dict[str, tuple[Touch, ...]] = {}
@@ -91,10 +92,13 @@ class Journeys:
         journey = self._journeys.get(person_id)
         if journey is None:
             return None
-        n, cols, kinds = len(journey), journey.cols, self._kinds.values
+        n, cols = len(journey), journey.cols
         recent = n - bisect_left(cols, as_of - RECENT_DAYS * DAY, 0, n)
-        counts = {kinds[code]: k for code, k in journey.code_counts().items()}
-        return Summary(cols[0], cols[n - 1], n, recent, counts)
+        tallies = self._tallies
+        if len(tallies) < len(self._kinds.values):  # kinds are only ever added
+            tallies.extend(tally(k) for k in self._kinds.values[len(tallies) :])
+        counted = [(tallies[code], k) for code, k in journey.code_counts().items()]
+        return summary_of(cols[0], cols[n - 1], n, recent, counted)
 
     def end_batch(self) -> None:
         """Forget the tuples read during the batch: the compact form is the state."""

@@ -133,9 +133,13 @@ class Karma:
         self._seen[person] = context
         times = [r.at for r in returns]
         n = len(ledger.acts)
+        # Unchanged context: only acts never emitted need a row, and those sit at
+        # the end unless a late act was sorted in; start at the first one.
+        first = 0 if changed else signatures.index(_NEVER)
         acts: list[Act] | None = None
         out: list[Row] = []
-        for i, at in enumerate(ledger.acts.cols[:n]):  # the times come first
+        for i in range(first, n):
+            at = ledger.acts.cols[i]  # the times come first
             if not changed and signatures[i] != _NEVER:
                 continue
             window = returns[bisect_right(times, at) : bisect_right(times, at + RETURN_DAYS * DAY)]

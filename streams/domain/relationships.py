@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -69,28 +69,54 @@ def _intent(
 Kind = tuple[Any, ...]  # Touch[2:]: channel, campaign, action, direction, intent, introducer
 
 
+Tally = tuple[str, int, int, int, int, int]  # channel, offline, inbound, outbound, give, ask
+
+
 class Summary(NamedTuple):
     """What a score needs from a journey (oldest touch first): its ends, how
-    many touches fall in the year before ``as_of``, and how many of each kind."""
+    many touches fall in the year before ``as_of``, and the touches counted by
+    what they add (``tally``)."""
 
     first: int
     last: int
     kept: int
     recent: int
-    kinds: dict[Kind, int]
+    offline: int
+    inbound: int
+    outbound: int
+    gives: int
+    asks: int
+    channels: list[str]  # sorted
+
+
+def summary_of(
+    first: int, last: int, kept: int, recent: int, counted: Iterable[tuple[Tally, int]]
+) -> Summary:
+    """Sum ``(tally, how many touches)`` pairs into a summary."""
+    inbound = outbound = offline = gives = asks = 0
+    channels = set()
+    for (channel, is_offline, is_inbound, is_outbound, give, ask), n in counted:
+        channels.add(channel)
+        offline += n * is_offline
+        inbound += n * is_inbound
+        outbound += n * is_outbound
+        gives += n * give
+        asks += n * ask
+    return Summary(
+        first, last, kept, recent, offline, inbound, outbound, gives, asks, sorted(channels)
+    )
 
 
 def summarize(touches: Sequence[Touch], as_of: int) -> Summary | None:
     if not touches:
         return None
     recent = sum(1 for t in touches if as_of - t.at <= RECENT_DAYS * DAY)
-    return Summary(
-        touches[0].at, touches[-1].at, len(touches), recent, Counter(t[2:] for t in touches)
-    )
+    counted = ((tally(k), n) for k, n in Counter(t[2:] for t in touches).items())
+    return summary_of(touches[0].at, touches[-1].at, len(touches), recent, counted)
 
 
 @lru_cache(maxsize=1 << 16)
-def _tally(kind: Kind) -> tuple[str, int, int, int, int, int]:
+def tally(kind: Kind) -> Tally:
     """What one touch of this kind adds: (channel, offline, inbound, outbound, give, ask)."""
     channel, campaign, action, direction, intent, _ = kind
     if action in _OFFLINE:
@@ -112,18 +138,9 @@ def strength_of(summary: Summary | None, touch_count: int, as_of: int) -> Row:
     """Score, components and flags from a journey's summary (None: no touches)."""
     if summary is None:
         return {"score": 0.0, **dict.fromkeys(WEIGHTS, 0.0), "flags": [], "ask_only": False}
-    first, last = summary.first, summary.last
-    inbound = outbound = offline = gives = asks = 0
-    channels_seen = set()
-    for kind, n in summary.kinds.items():
-        channel, is_offline, is_inbound, is_outbound, give, ask = _tally(kind)
-        channels_seen.add(channel)
-        offline += n * is_offline
-        inbound += n * is_inbound
-        outbound += n * is_outbound
-        gives += n * give
-        asks += n * ask
-    channels = sorted(channels_seen)
+    first, last, channels = summary.first, summary.last, summary.channels
+    inbound, outbound, offline = summary.inbound, summary.outbound, summary.offline
+    gives, asks = summary.gives, summary.asks
     # The parts as locals, not a dict: this runs for every person touched in a batch.
     recency = 2.0 ** (-max(0, as_of - last) / DAY / RECENCY_HALF_LIFE_DAYS)
     frequency = min(1.0, math.log1p(summary.recent) / _LOG_FULL_FREQUENCY)
