@@ -34,14 +34,11 @@ from streams.pipeline import Pipeline  # noqa: E402
 from streams.pool import ProcessingPool  # noqa: E402
 
 
-def rss_mib(pids: list[int]) -> float:
-    """Resident memory of this process and ``pids`` (the processing processes)."""
-    total = 0
-    for pid in ["self", *pids]:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1])
-    return total / 1024
+def rss_mib(pid: int | str = "self") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def replay(settings: dict[str, Any], lines_file: str, rate: float, seconds: float) -> None:
@@ -89,15 +86,17 @@ async def soak(settings: Settings, lines: list[bytes], rate: float, seconds: flo
     started = time.monotonic()
     assert pipeline.processor is not None
     counters = pipeline.processor.counters
-    print(f"{'minute':>7} {'events':>10} {'persons':>9} {'RSS MiB':>9}")
+    print(f"{'minute':>7} {'events':>10} {'persons':>9} {'RSS MiB':>9}  worker + processing")
     while producer.is_alive():
         await asyncio.sleep(30)
         processor = pipeline.processor
         persons = (await asyncio.to_thread(processor.stats)).persons
         pids = processor.pids() if isinstance(processor, ProcessingPool) else []
         minute = (time.monotonic() - started) / 60
-        rss = rss_mib(pids)
-        print(f"{minute:7.1f} {counters.consumed:10,} {persons:9,} {rss:9.0f}", flush=True)
+        parts = [rss_mib(), *(rss_mib(pid) for pid in pids)]
+        each = " + ".join(f"{part:.0f}" for part in parts)
+        line = f"{minute:7.1f} {counters.consumed:10,} {persons:9,} {sum(parts):9.0f}  {each}"
+        print(line, flush=True)
     pipeline.stopping.set()
     await task
     pipeline.close()

@@ -39,11 +39,16 @@ def _stored(client: Any) -> tuple[int, int, int]:
     return events, rows, dead
 
 
-def test_every_event_is_stored_or_dead_lettered(settings: Settings, clickhouse: Any) -> None:
+@pytest.mark.parametrize("processes", [0, 2], ids=["in-thread", "two-processes"])
+def test_every_event_is_stored_or_dead_lettered(
+    settings: Settings, clickhouse: Any, processes: int
+) -> None:
     world = generate(7, 365, events=3000, bad_fraction=0.02)
     bad = world.truth["counts"]["bad"]
     assert bad >= 50
-    settings = settings.model_copy(update={"markov_interval_s": 0.5})
+    settings = settings.model_copy(
+        update={"markov_interval_s": 0.5, "processing_processes": processes}
+    )
     sent = produce(settings, world.events)
     assert sent == 3000
     pipeline = run_until(
@@ -60,6 +65,7 @@ def test_every_event_is_stored_or_dead_lettered(settings: Settings, clickhouse: 
     assert _deadletter_topic_count(settings) == bad
     # The worker's scheduled data-driven attribution ran and wrote its rows.
     assert scalar(clickhouse, "SELECT count() FROM channel_attribution") > 0
+    pipeline.close()
     reasons = dict(
         clickhouse.query("SELECT reason, count() FROM dead_letters GROUP BY reason").result_rows
     )
