@@ -22,7 +22,8 @@ from schemas.keys import contact_key
 from streams.domain.config import DomainConfig
 from streams.domain.markov import Path
 from streams.domain.memory import SeenIds
-from streams.domain.state import Outputs, WorkspaceState
+from streams.domain.outputs import Outputs
+from streams.domain.state import WorkspaceState
 from streams.ingest import Record, Valid, event_rows, split
 from streams.store import Query, replay
 

@@ -18,6 +18,7 @@ from streams.domain.config import DEFAULT_MODELS, DomainConfig
 from streams.domain.identity import IdentityGraph, IdentityLimits, LinkResult, Merge, Refusal
 from streams.domain.journeys import Journeys
 from streams.domain.markov import ChannelCredit, Path, markov_attribution
+from streams.domain.outputs import Outputs
 from streams.domain.rows import (
     CHAIN_COLUMNS,
     CREDIT_COLUMNS,
@@ -27,7 +28,7 @@ from streams.domain.rows import (
     TOUCH_PERSON_COLUMNS,
     Row,
 )
-from streams.domain.state import Outputs, WorkspaceState
+from streams.domain.state import WorkspaceState
 from streams.domain.touches import Touch, touch_from_event, touch_subject_keys
 
 __all__ = [

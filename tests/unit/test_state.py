@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from schemas.events import EVENT_ADAPTER, Envelope
 from streams.domain.config import DomainConfig
 from streams.domain.identity import IdentityLimits
+from streams.domain.outputs import Outputs
 from streams.domain.rows import (
     CHAIN_COLUMNS,
     CREDIT_SET_COLUMNS,
@@ -21,7 +22,7 @@ from streams.domain.rows import (
     IDENTITY_REFUSAL_COLUMNS,
     TOUCH_PERSON_COLUMNS,
 )
-from streams.domain.state import Outputs, WorkspaceState
+from streams.domain.state import WorkspaceState
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 _ids = itertools.count()

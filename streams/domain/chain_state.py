@@ -1,0 +1,220 @@
+"""The chain half of a workspace's state: which opportunities a batch can change,
+their versions, their chain and credit rows, and the paths for data-driven
+attribution. Mixed into ``WorkspaceState``, which owns the attributes below."""
+
+from __future__ import annotations
+
+import heapq
+
+from streams.domain.attribution import credit_sets
+from streams.domain.authenticity import Authenticity
+from streams.domain.chains import (
+    Opportunity,
+    chain_row,
+    chain_version,
+    lead_before,
+    select_chain_touches,
+)
+from streams.domain.config import DomainConfig
+from streams.domain.identity import IdentityGraph
+from streams.domain.journeys import Journeys, order_key
+from streams.domain.markov import Path
+from streams.domain.outputs import ALWAYS, Batch, Outputs
+from streams.domain.touches import Touch
+
+AUTHENTIC_SUFFIX = "_authentic"  # authenticity-weighted variant of every model
+
+
+class ChainState:
+    workspace: str
+    authentic_models: bool
+    config: DomainConfig
+    graph: IdentityGraph
+    journeys: Journeys
+    authenticity: Authenticity
+    opportunities: dict[str, Opportunity]
+    _leads: dict[str, dict[str, int]]  # contact key -> lead id -> time
+    _opps_by_contact: dict[str, set[str]]
+    _opps_by_account: dict[str, set[str]]
+    # The latest version horizon of any opportunity per contact key and per
+    # account: a touch after it cannot change a chain there (most touches).
+    _contact_horizons: dict[str, int]
+    _account_horizons: dict[str, int]
+
+    def _note_horizon(self, opp: Opportunity) -> None:
+        horizon = opp.version_horizon
+        if horizon is None or opp.contact_key is None:
+            return
+        known = self._contact_horizons.get(opp.contact_key, ALWAYS)
+        self._contact_horizons[opp.contact_key] = max(known, horizon)
+        if opp.account_id is not None:
+            known = self._account_horizons.get(opp.account_id, ALWAYS)
+            self._account_horizons[opp.account_id] = max(known, horizon)
+
+    def _may_change_a_chain(self, person: str, at: int) -> bool:
+        """False when no opportunity of the person's keys or accounts has a horizon
+        at or after ``at`` (then none of their chains can change)."""
+        contacts, accounts = self._contact_horizons, self._account_horizons
+        return any(contacts.get(k, ALWAYS) >= at for k in self.graph.keys_of(person)) or any(
+            accounts.get(a, ALWAYS) >= at for a in self.graph.accounts_of(person)
+        )
+
+    # -- chains ------------------------------------------------------------
+
+    def _opportunities_of(self, person: str) -> set[str]:
+        found: set[str] = set()
+        for key in self.graph.keys_of(person):
+            found |= self._opps_by_contact.get(key, set())
+        for account in self.graph.accounts_of(person):
+            found |= self._opps_by_account.get(account, set())
+        return found
+
+    def _rebuild_chains(self, batch: Batch) -> None:
+        dirty = set(batch.opportunities)
+        earliest: dict[str, int] = {}
+        for person, at in batch.persons.items():
+            live = self.graph.resolve(person)
+            earliest[live] = min(at, earliest.get(live, at))
+        for person, at in earliest.items():
+            if not self._may_change_a_chain(person, at):
+                continue
+            for oid in self._opportunities_of(person):
+                horizon = self.opportunities[oid].version_horizon
+                if horizon is not None and at <= horizon:
+                    dirty.add(oid)
+        for account in batch.accounts:
+            dirty |= self._opps_by_account.get(account, set())
+        for oid in sorted(dirty):
+            opp = self.opportunities[oid]
+            if opp.created is None:
+                continue
+            version = self._version(opp)
+            if version == opp.version:
+                continue
+            opp.version = version
+            if batch.emit:
+                self._emit_chain(opp, batch.out)
+
+    def _scope(self, opp: Opportunity) -> tuple[str, set[str]]:
+        """(the opportunity's person, every person whose touches are in its chain)."""
+        assert opp.contact_key is not None
+        person = self.graph.person_of(opp.contact_key)
+        persons = {person}
+        if opp.account_id is not None:
+            persons |= self.graph.persons_of_account(opp.account_id)
+        return person, persons
+
+    def _version(self, opp: Opportunity) -> int:
+        person, persons = self._scope(opp)
+        horizon = opp.version_horizon
+        assert horizon is not None and opp.contact_key is not None
+        leads = lead_before(self._leads.get(opp.contact_key, {}).values(), opp.created_at)[1]
+        touches = sum(self.journeys.count_until(p, horizon) for p in persons)
+        return chain_version(opp, leads, self.graph.size_of(person), touches)
+
+    def chain_touches(self, opp: Opportunity) -> list[Touch]:
+        """The chain's touches: scope journeys merged, windowed and capped."""
+        _, persons = self._scope(opp)
+        merged = heapq.merge(*(self.journeys.get(p) for p in sorted(persons)), key=order_key)
+        end = opp.end
+        assert end is not None
+        cfg = self.config
+        return select_chain_touches(list(merged), end, cfg.path_lookback_days, cfg.max_steps)
+
+    def _emit_chain(self, opp: Opportunity, out: Outputs) -> None:
+        assert opp.contact_key is not None
+        person, _ = self._scope(opp)
+        touches = self.chain_touches(opp)
+        lead_at = lead_before(self._leads.get(opp.contact_key, {}).values(), opp.created_at)[0]
+        row = chain_row(
+            self.workspace,
+            opp,
+            person_id=person,
+            lead_created_at=lead_at,
+            touches=touches,
+            version=opp.version,
+            resolve=self.graph.resolve,
+        )
+        out.opportunity_chains.append(row)
+        plain = credit_sets(
+            row,
+            touches,
+            self.config.models,
+            half_life_days=self.config.half_life_days,
+            conversion_at=opp.end,
+        )
+        out.attribution_credit_sets.extend(plain)
+        if not self.authentic_models:
+            return
+        weights = [self.authenticity.weight(t.event_id) for t in touches]
+        weighted = plain
+        if min(weights, default=1.0) < 1.0:
+            weighted = credit_sets(
+                row,
+                touches,
+                self.config.models,
+                weights=weights,
+                half_life_days=self.config.half_life_days,
+                conversion_at=opp.end,
+            )
+        out.attribution_credit_sets.extend(
+            {**r, "model": r["model"] + AUTHENTIC_SUFFIX} for r in weighted
+        )
+
+    def chain_rows(self) -> Outputs:
+        """Current chain and credit rows of every opportunity (e.g. to re-publish)."""
+        out = Outputs()
+        for oid in sorted(self.opportunities):
+            opp = self.opportunities[oid]
+            if opp.created is not None:
+                opp.version = self._version(opp)
+                self._emit_chain(opp, out)
+        self.journeys.end_batch()
+        return out
+
+    # -- data-driven attribution input -------------------------------------
+
+    def markov_paths(self) -> list[Path]:
+        """One path per account (B2B) or per person outside any account.
+
+        A unit with won opportunities is a converting path ending at its
+        latest win (conversions and value summed); otherwise a null path
+        ending at its latest touch. Touches are limited to the lookback window.
+        """
+        won: dict[tuple[str, str], list[Opportunity]] = {}
+        for opp in self.opportunities.values():
+            if opp.status == "won" and opp.contact_key is not None:
+                unit = (
+                    ("account", opp.account_id)
+                    if opp.account_id is not None
+                    else ("person", self.graph.person_of(opp.contact_key))
+                )
+                won.setdefault(unit, []).append(opp)
+        units: dict[tuple[str, str], set[str]] = {
+            ("account", a): set(self.graph.persons_of_account(a)) for a in self.graph.accounts()
+        }
+        for person in self.journeys:
+            if not self.graph.accounts_of(person):
+                units[("person", person)] = {person}
+        paths: list[Path] = []
+        for unit in sorted(units):
+            journeys = [self.journeys.get(p) for p in sorted(units[unit])]
+            touches = list(heapq.merge(*journeys, key=order_key))
+            wins = won.get(unit, [])
+            end = max((o.closed_at or 0) for o in wins) if wins else None
+            if end is None and touches:
+                end = touches[-1].at
+            if end is None:
+                continue
+            chosen = select_chain_touches(
+                touches, end, self.config.path_lookback_days, self.config.max_steps
+            )
+            if not chosen:
+                continue
+            channels = tuple(t.channel for t in chosen)
+            if wins:
+                paths.append(Path(channels, len(wins), 0.0, sum(o.value for o in wins)))
+            else:
+                paths.append(Path(channels, 0.0, 1.0))
+        self.journeys.end_batch()
+        return paths
