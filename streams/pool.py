@@ -92,6 +92,7 @@ class _Child:
         try:
             status, value = self.conn.recv()
         except (EOFError, OSError) as exc:
+            self.process.join(timeout=1)  # reap it, for its exit code
             raise ProcessingError(
                 f"{self.process.name} (pid {self.process.pid}) exited: {self.process.exitcode}"
             ) from exc
