@@ -35,6 +35,16 @@ async def _wait(client: Any, expected: int, timeout_s: float) -> None:
     raise TimeoutError(f"{_accounted(client)} of {expected} accounted")
 
 
+async def _owning(pipeline: Pipeline, timeout_s: float) -> None:
+    """Wait until the worker owns partitions (its state rebuilt): a fast worker
+    would otherwise consume everything produced while the group rebalances."""
+    deadline = time.monotonic() + timeout_s
+    while not pipeline.owned:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the worker was assigned no partitions")
+        await asyncio.sleep(0.05)
+
+
 async def _stop(pipeline: Pipeline, task: asyncio.Task[None]) -> None:
     pipeline.stopping.set()
     await task
@@ -64,17 +74,24 @@ def test_two_workers_with_a_restart_end_exact(tmp_path: Any, broker: Any) -> Non
     truth = world.truth["opportunities"]
     third = len(world.events) // 3
 
+    workers: list[Pipeline] = []
+
     async def scenario() -> list[Pipeline]:
         a, b = make_pipeline(settings), make_pipeline(settings)
+        workers.extend([a, b])
         task_a = asyncio.ensure_future(a.run())
         task_b = asyncio.ensure_future(b.run())
+        await _owning(a, 60)
+        await _owning(b, 60)
         await asyncio.to_thread(produce, settings, world.events[:third])
         await _wait(client, third, 120)
         await _stop(b, task_b)  # worker b leaves; a takes every partition
         await asyncio.to_thread(produce, settings, world.events[third : 2 * third])
         await _wait(client, 2 * third, 120)
         b2 = make_pipeline(settings)  # b comes back and takes its share again
+        workers.append(b2)
         task_b2 = asyncio.ensure_future(b2.run())
+        await _owning(b2, 60)
         await asyncio.to_thread(produce, settings, world.events[2 * third :])
         await _wait(client, len(world.events), 180)
         await _stop(a, task_a)
@@ -82,7 +99,7 @@ def test_two_workers_with_a_restart_end_exact(tmp_path: Any, broker: Any) -> Non
         return [a, b, b2]
 
     try:
-        workers = asyncio.run(scenario())
+        asyncio.run(scenario())
         assert all(w.batches > 0 for w in workers), [w.batches for w in workers]
         assert _accounted(client) == len(world.events)
         rows = scalar(client, "SELECT count() FROM touchpoints") + scalar(
@@ -95,4 +112,6 @@ def test_two_workers_with_a_restart_end_exact(tmp_path: Any, broker: Any) -> Non
         assert set(chains) == set(truth)
         assert all(list(chains[o]) == truth[o]["channels"] for o in truth)
     finally:
+        for worker in workers:
+            worker.close()
         close_embedded(settings.resolved_dsn())
