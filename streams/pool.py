@@ -14,7 +14,6 @@ killed.
 
 from __future__ import annotations
 
-import logging
 import multiprocessing
 import threading
 import traceback
@@ -31,8 +30,6 @@ from streams.ingest import Record
 from streams.processor import BatchResult, Counters, Processor, StateStats, count, settle
 from streams.routing import partition_for
 from streams.store import Query, replay
-
-log = logging.getLogger(__name__)
 
 PYTHON_ROWS = frozenset({"dead_letters"})  # the writer checks these against the table first
 
