@@ -97,7 +97,7 @@ def push(url: str, token: str, folder: str = FOLDER_UID, api: Any = None) -> lis
 def cmd_dashboards_push(
     url: str, token: str, folder: str = FOLDER_UID, out: Callable[[str], None] = print
 ) -> int:
-    from oppchain.cli import UsageError
+    from oppchain.cli_context import UsageError
 
     try:
         pushed = push(url, token, folder)

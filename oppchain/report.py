@@ -81,7 +81,7 @@ def write_report(client: Any, path: Path) -> Path:
 
 
 def cmd_report(settings: Settings, out: Path) -> int:
-    from oppchain.cli import UsageError
+    from oppchain.cli_context import UsageError
     from sinks.clickhouse import connect
 
     dsn = settings.resolved_dsn()

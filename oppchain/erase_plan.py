@@ -1,0 +1,70 @@
+"""What goes: the DELETE and blanking conditions per table, from the column-name rules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from oppchain.erase_scope import NEEDLES_PER_CALL, Subject, TableInfo, column_role, sql_in
+from sinks.spec import quote
+
+
+@dataclass
+class TablePlan:
+    table: str
+    delete_where: str  # empty: nothing to delete
+    blank: list[tuple[str, str]]  # (column, WHERE) of references to blank
+
+
+def plan(tables: Sequence[TableInfo], subject: Subject) -> list[TablePlan]:
+    """The DELETE and UPDATE conditions per table, from the column-name rules."""
+    values: dict[str, set[str]] = {
+        "person": subject.person_ids,
+        "persons": subject.person_ids,
+        "key": subject.keys,
+        "keys": subject.keys,
+        "message_key": subject.message_keys(),
+        "event": subject.events,
+        "events": subject.events,
+        "contact": subject.contacts,
+        "opportunity": subject.opportunities,
+    }
+    ws = subject.workspace
+    plans = []
+    for table in tables:
+        scoped = "workspace" in table.columns
+        parts: list[str] = []
+        blank: list[tuple[str, str]] = []
+        for column in table.columns.values():
+            role = column_role(column)
+            if role is None or column.name == "workspace":
+                continue
+            if not scoped and role not in ("event", "events", "message_key"):
+                continue  # without a workspace only globally unique names are safe
+            name = f"`{column.name}`"
+            if role == "payload":
+                needles = subject.needles()
+                if table.is_event_store or not needles:
+                    continue  # event stores: their event_id decides
+                for start in range(0, len(needles), NEEDLES_PER_CALL):
+                    chunk = ", ".join(quote(n) for n in needles[start : start + NEEDLES_PER_CALL])
+                    parts.append(f"multiSearchAnyCaseInsensitive({name}, [{chunk}])")
+                continue
+            wanted = values["person" if role == "person_ref" else role]
+            if not wanted:
+                continue
+            if role in ("keys", "persons", "events"):
+                parts.append(f"hasAny({name}, [{', '.join(quote(v) for v in sorted(wanted))}])")
+            elif role == "person_ref" and not column.in_key:
+                where = f"workspace = {quote(ws)} AND {name} IN {sql_in(wanted)}"
+                blank.append((column.name, where))
+            else:
+                parts.append(f"{name} IN {sql_in(wanted)}")
+        where = ""
+        if parts:
+            where = ("(" + " OR ".join(parts) + ")") if len(parts) > 1 else parts[0]
+            if scoped:
+                where = f"workspace = {quote(ws)} AND {where}"
+        if where or blank:
+            plans.append(TablePlan(table.name, where, blank))
+    return plans

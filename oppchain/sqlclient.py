@@ -1,0 +1,60 @@
+"""``oppchain sql``: read-only SQL through the running stack's server, which owns an
+embedded database while it runs, or else straight against the database."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+from oppchain.cli_context import UsageError
+from oppchain.settings import Settings
+
+
+def print_rows(result: dict[str, Any], fmt: str) -> None:
+    columns, rows = result["columns"], result["rows"]
+    if fmt == "json":
+        for row in rows:
+            print(json.dumps(dict(zip(columns, row, strict=True)), default=str))
+        return
+    cells = [[str(c) for c in columns]] + [[str(v) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
+    for n, row in enumerate(cells):
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def run_sql(settings: Settings, query: str, fmt: str) -> int:
+    from oppchain.sqlserver import NotReadOnly, check_read_only, run_query
+    from oppchain.stack import running_stack
+
+    try:
+        check_read_only(query)
+    except NotReadOnly as exc:
+        raise UsageError(f"refused: {exc}") from exc
+    info = running_stack(settings.data_dir) if not settings.clickhouse_dsn else None
+    if info and info.get("sql"):
+        request = urllib.request.Request(
+            info["sql"] + "/query",
+            data=json.dumps({"sql": query}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=300) as response:
+                result = json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            raise UsageError(json.loads(exc.read()).get("error", str(exc))) from exc
+    else:
+        from sinks.clickhouse import connect
+
+        dsn = settings.resolved_dsn()
+        if dsn.startswith("chdb://") and not (settings.data_dir / "clickhouse").exists():
+            raise UsageError(f"no database under {settings.data_dir}; run 'oppchain demo' first")
+        try:
+            result = run_query(connect(dsn), query)
+        except Exception as exc:
+            raise UsageError(str(exc).strip().splitlines()[0][:500]) from exc
+    print_rows(result, fmt)
+    return 0
