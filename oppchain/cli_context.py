@@ -40,3 +40,24 @@ def refuse_if_owned(settings: Settings) -> None:
 
     if settings.resolved_dsn().startswith("chdb://") and running_stack(settings.data_dir):
         raise UsageError("the running stack owns this database; stop it first")
+
+
+def require_migrated(client: Any, where: str) -> None:
+    """Refuse, in one line, to read a database the migrations have not built:
+    the sink would otherwise retry a missing table as if the server were away."""
+    from sinks.migrations import MIGRATIONS
+
+    found = client.query(
+        "SELECT count() FROM system.tables "
+        "WHERE database = currentDatabase() AND name = 'schema_migrations'"
+    ).result_rows[0][0]
+    done: set[str] = set()
+    if found:
+        rows = client.query("SELECT id FROM schema_migrations FINAL").result_rows
+        done = {r[0] for r in rows}
+    missing = [m.id for m in MIGRATIONS if m.id not in done]
+    if missing:
+        raise UsageError(
+            f"{where} is missing {len(missing)} of {len(MIGRATIONS)} migrations "
+            "(run 'oppchain migrate', or 'oppchain demo' to fill one)"
+        )

@@ -7,7 +7,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from oppchain.cli_context import UsageError, bootstrap, refuse_if_owned, settings_from
+from oppchain.cli_context import (
+    UsageError,
+    bootstrap,
+    refuse_if_owned,
+    require_migrated,
+    settings_from,
+)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -114,7 +120,9 @@ def cmd_attribute(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     refuse_if_owned(settings)
-    sink = ClickHouseSink(lambda: connect(settings.resolved_dsn()))
+    dsn = settings.resolved_dsn()
+    require_migrated(connect(dsn), dsn)
+    sink = ClickHouseSink(lambda: connect(dsn))
     written = run_markov_from_sql(settings, sink)
     print(f"data-driven attribution: {written} rows written to channel_attribution")
     return 0

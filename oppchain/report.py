@@ -81,7 +81,7 @@ def write_report(client: Any, path: Path) -> Path:
 
 
 def cmd_report(settings: Settings, out: Path) -> int:
-    from oppchain.cli_context import UsageError
+    from oppchain.cli_context import UsageError, require_migrated
     from sinks.clickhouse import connect
 
     dsn = settings.resolved_dsn()
@@ -98,6 +98,7 @@ def cmd_report(settings: Settings, out: Path) -> int:
         client = connect(dsn)
     except Exception as exc:
         raise UsageError(f"cannot open {dsn}: {str(exc).strip().splitlines()[0]}") from exc
+    require_migrated(client, dsn)
     path = write_report(client, out)
     print(f"report written to {path.resolve()}")
     return 0

@@ -87,6 +87,8 @@ def test_demo_accounts_for_every_event_and_sql_reads_it(tmp_path: Path) -> None:
         ("demo", "--events", "-5"),
         ("generate", "--seed", "1"),
         ("nonsense",),
+        ("attribute",),
+        ("report",),
     ],
 )
 def test_misuse_is_one_line_and_non_zero(tmp_path: Path, args: tuple[str, ...]) -> None:
@@ -94,6 +96,22 @@ def test_misuse_is_one_line_and_non_zero(tmp_path: Path, args: tuple[str, ...]) 
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_reading_commands_refuse_an_unmigrated_database(tmp_path: Path) -> None:
+    from sinks.migrations import MIGRATIONS
+
+    n = len(MIGRATIONS)
+    # 'attribute' opens (and so creates) the embedded database before refusing.
+    for args in (("attribute",), ("report", "--out", str(tmp_path / "r.html"))):
+        done = oppchain(*args, "--data-dir", str(tmp_path), timeout=60)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.strip().endswith(
+            f"is missing {n} of {n} migrations "
+            "(run 'oppchain migrate', or 'oppchain demo' to fill one)"
+        ), done.stderr
+    assert (tmp_path / "clickhouse").is_dir()
+    assert not (tmp_path / "r.html").exists()
 
 
 def test_up_produce_sql_then_ctrl_c(tmp_path: Path) -> None:
