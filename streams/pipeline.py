@@ -28,7 +28,7 @@ from oppchain.settings import Settings
 from sinks.writer import ClickHouseSink
 from streams.ingest import Record
 from streams.pool import ProcessingPool
-from streams.processor import BatchResult, Processor, settle
+from streams.processor import BatchResult, Processor
 from streams.routing import partition_for
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ class Pipeline:
         if not workspaces:
             return 0
         total = self.processor.replay(self.sink.query, workspaces)
-        settle()
+        self.processor.settle()
         log.info("rebuilt %d workspaces from %d stored events", len(workspaces), total)
         return total
 
@@ -204,8 +204,7 @@ class Pipeline:
             return 0
         started = time.perf_counter()
         result = await asyncio.to_thread(self.processor.process, records)
-        if isinstance(self.processor, Processor):
-            await asyncio.to_thread(settle)
+        await asyncio.to_thread(self.processor.settle)
         offsets = {tp: msgs[-1].offset + 1 for tp, msgs in fetched.items()}
         # One batch is stored while the next is processed: the insert runs in
         # ClickHouse's own threads, so the two overlap. Writes stay in order.

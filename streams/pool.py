@@ -24,10 +24,11 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from oppchain.collector import settle
 from oppchain.settings import Settings
 from streams.domain.markov import Path
 from streams.ingest import Record
-from streams.processor import BatchResult, Counters, Processor, StateStats, count, settle
+from streams.processor import BatchResult, Counters, Processor, StateStats, count
 from streams.routing import partition_for
 from streams.store import Query, replay
 
@@ -192,6 +193,9 @@ class ProcessingPool:
 
     def stats(self) -> StateStats:
         return StateStats.combine(self._all("stats"))
+
+    def settle(self) -> None:
+        """Nothing here: each child settles itself after every batch and rebuild."""
 
     def pids(self) -> list[int]:
         return [c.process.pid for c in self._started() if c.process.pid is not None]

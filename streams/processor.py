@@ -7,14 +7,13 @@ second row; the set of applied ids is rebuilt with the state after a restart.
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
+from oppchain.collector import collector_paused, settle
 from oppchain.settings import Settings
 from schemas.codec import decode_batch
 from schemas.events import Event
@@ -46,29 +45,6 @@ class BatchResult:
     dead: list[tuple[Record, dict[str, Any]]]
     valid: int
     duplicates: int
-
-
-def settle() -> None:
-    """Collect a batch's cyclic garbage once, then freeze what survived (the state).
-
-    A batch allocates millions of short-lived objects, nearly all freed by
-    reference counting, and the state holds no cycles: the cycle collector,
-    left on, walks the batch again and again (10-15% of processing), and
-    walks the whole state on every full collection unless it is frozen.
-    """
-    gc.collect()
-    gc.freeze()
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def count(counters: Counters, consumed: int, result: BatchResult) -> None:
@@ -123,7 +99,7 @@ class Processor:
         return found
 
     def process(self, records: Sequence[Record], now: datetime | None = None) -> BatchResult:
-        """Apply a batch; the caller ``settle``s once the rows are handed over."""
+        """Apply a batch; the caller calls ``settle`` once the rows are handed over."""
         with collector_paused():
             return self._process(records, now or datetime.now(UTC))
 
@@ -214,6 +190,10 @@ class Processor:
                 default=0.0,
             ),
         )
+
+    def settle(self) -> None:
+        """Run the collector once after a batch or a rebuild, and freeze the state."""
+        settle()
 
     def close(self) -> None:
         """Nothing to release; here for the same face as ``ProcessingPool``."""

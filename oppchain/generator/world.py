@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import random
 from collections import Counter
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from oppchain.collector import collector_paused
 from oppchain.generator import bad as bad_events
 from oppchain.generator.behaviour import follower, passerby, pod, posts, ring
 from oppchain.generator.common import DAY, DEFAULT_START, HOUR, MINUTE, epoch, iso
@@ -110,13 +110,8 @@ def generate(
     start: datetime | None = None,
 ) -> World:
     """A deterministic world: same arguments, byte-identical events and truth."""
-    collecting = gc.isenabled()
-    gc.disable()  # millions of small, acyclic objects: the collector would only slow us down
-    try:
+    with collector_paused():
         return _generate(seed, days, events, workspaces, bad_fraction, late_fraction, start)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _generate(
