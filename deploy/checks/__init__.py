@@ -1,0 +1,1 @@
+"""The structural checks of deploy/validate.py, one module per kind of deployment file."""
