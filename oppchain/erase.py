@@ -30,7 +30,8 @@ The erasure is recorded in ``erasures`` (counts and keyed hashes, no data) and
 state is event-sourced from ClickHouse, so a running worker rebuilds the
 workspace when it sees the erasure (``erasures_since``).
 
-Who and where: ``erase_scope``; the conditions per table: ``erase_plan``; the
+Who: ``erase_scope`` (with ``erase_links`` and ``erase_mentions``); which tables
+and columns: ``erase_catalog``; the conditions per table: ``erase_plan``; the
 mutations and rollups: ``erase_apply``; the record: ``erasure_log``; the
 command: ``erase_command``.
 """
@@ -44,16 +45,11 @@ from datetime import datetime
 from typing import Any
 
 from oppchain.erase_apply import apply, count, rebuild_rollups
+from oppchain.erase_catalog import discover
+from oppchain.erase_hash import event_hash, keyed_hash
 from oppchain.erase_plan import TablePlan, plan
-from oppchain.erase_scope import (
-    EraseError,
-    discover,
-    event_hash,
-    keyed_hash,
-    query_rows,
-    resolve,
-    sql_in,
-)
+from oppchain.erase_scope import EraseError, resolve
+from oppchain.erase_sql import query_rows, sql_in
 from oppchain.erasure_log import ErasureNotice, erased_event_hashes, erasures_since, record
 
 __all__ = [

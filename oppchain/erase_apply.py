@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from oppchain.erase_plan import TablePlan
-from oppchain.erase_scope import CLIENT_SETTINGS, query_rows
+from oppchain.erase_sql import CLIENT_SETTINGS, query_rows
 from sinks.spec import quote
 
 # Wait for every replica, so the counts taken afterwards see the mutation done.

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from oppchain.erase_scope import NEEDLES_PER_CALL, Subject, TableInfo, column_role, sql_in
+from oppchain.erase_catalog import TableInfo, column_role
+from oppchain.erase_scope import Subject
+from oppchain.erase_sql import NEEDLES_PER_CALL, sql_in
 from sinks.spec import quote
 
 

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from oppchain.erase_scope import Subject, event_hash, keyed_hash, query_rows
+from oppchain.erase_hash import event_hash, keyed_hash
+from oppchain.erase_scope import Subject
+from oppchain.erase_sql import query_rows
 from sinks.spec import quote
 
 
