@@ -1,33 +1,22 @@
-"""The synthetic-world generator: determinism, exact sizes, a valid contract, a true truth."""
+"""The synthetic-world generator: a true truth (chains, identities, behaviour, karma)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections import Counter, defaultdict
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
 import pytest
 
-from oppchain.generator import World, generate, write
-from schemas.codec import DecodeFailure, decode_batch
+from oppchain.generator import World, generate
 from schemas.events import (
     Action,
     ContactUpserted,
     ContractSigned,
     CostRecorded,
-    EmailExchanged,
     Envelope,
-    HelpGiven,
     IdentityLinked,
-    Introduction,
     LeadCreated,
-    Meeting,
     OpportunityCreated,
     OpportunityLost,
     OpportunityStageChanged,
@@ -35,25 +24,21 @@ from schemas.events import (
 )
 from schemas.keys import contact_key, email_key, handle_key, ref_keys
 from schemas.privacy import hash_email
+from tests.unit import generator_worlds
+from tests.unit.generator_worlds import SECRET, Decoded
+from tests.unit.generator_worlds import touch as _touch
 
-SECRET = b"generator-test-secret"
 LOOKBACK = timedelta(days=730)
-TOUCH_CHANNELS = {
-    Introduction: "referral",
-    Meeting: "offline",
-    EmailExchanged: "email",
-    HelpGiven: "direct",
-}
 
 
 @pytest.fixture(scope="module")
 def world() -> World:
-    return generate(11, events=20_000, bad_fraction=0.02, late_fraction=0.02)
+    return generator_worlds.world()
 
 
 @pytest.fixture(scope="module")
-def decoded(world: World) -> tuple[list[tuple[int, Any]], list[DecodeFailure]]:
-    return decode_batch(world.events, secret=SECRET)
+def decoded() -> Decoded:
+    return generator_worlds.decoded()
 
 
 @pytest.fixture(scope="module")
@@ -61,154 +46,8 @@ def big() -> World:
     return generate(5, events=50_000)
 
 
-def _events(decoded: tuple[list[tuple[int, Any]], list[DecodeFailure]]) -> list[Envelope]:
+def _events(decoded: Decoded) -> list[Envelope]:
     return [event for _, event in decoded[0]]
-
-
-# -- determinism and size ------------------------------------------------------
-
-
-def test_same_seed_gives_identical_bytes(tmp_path: Path) -> None:
-    a = generate(3, events=3000, bad_fraction=0.05)
-    b = generate(3, events=3000, bad_fraction=0.05)
-    assert a.events == b.events
-    assert orjson.dumps(a.truth) == orjson.dumps(b.truth)
-    write(a, tmp_path / "a.jsonl", tmp_path / "a.json")
-    write(b, tmp_path / "b.jsonl", tmp_path / "b.json")
-    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
-    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
-
-
-def test_output_does_not_depend_on_hash_randomisation() -> None:
-    script = (
-        "import hashlib, orjson; from oppchain.generator import generate; "
-        "w = generate(8, events=1500, bad_fraction=0.05); "
-        "print(hashlib.sha256(b''.join(w.events) + orjson.dumps(w.truth)).hexdigest())"
-    )
-    root = Path(__file__).resolve().parents[2]
-    digests = set()
-    for hash_seed in ("1", "2"):
-        env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(root)}
-        run = subprocess.run(
-            [sys.executable, "-c", script], env=env, cwd=root, capture_output=True, check=True
-        )
-        digests.add(run.stdout.strip())
-    assert len(digests) == 1
-
-
-def test_different_seeds_differ() -> None:
-    assert generate(1, events=2000).events != generate(2, events=2000).events
-
-
-@pytest.mark.parametrize(
-    ("events", "bad_fraction"),
-    [(0, 0.0), (1, 0.0), (1, 1.0), (7, 0.5), (999, 0.1), (5000, 0.0), (12_345, 0.03)],
-)
-def test_exactly_the_requested_number_of_lines(events: int, bad_fraction: float) -> None:
-    w = generate(9, events=events, bad_fraction=bad_fraction)
-    counts = w.truth["counts"]
-    assert len(w.events) == events == counts["events"]
-    assert counts["bad"] == round(events * bad_fraction)
-    assert counts["valid"] + counts["bad"] == events
-    assert sum(counts["by_event_type"].values()) == counts["valid"]
-
-
-def test_default_size_and_custom_start(tmp_path: Path) -> None:
-    start = datetime(2022, 6, 1, tzinfo=UTC)
-    w = generate(4, days=45, start=start, bad_fraction=0.1)
-    counts = w.truth["counts"]
-    assert counts["events"] == len(w.events) > 1000
-    assert abs(counts["bad"] / counts["events"] - 0.1) < 0.01
-    decoded, _ = decode_batch(w.events, secret=SECRET)
-    times = [event.occurred_at for _, event in decoded]
-    assert min(times) >= start
-    assert w.truth["params"]["start"] == "2022-06-01T00:00:00Z"
-    write(w, tmp_path / "e.jsonl", tmp_path / "t.json")
-    assert (tmp_path / "e.jsonl").read_bytes().count(b"\n") == len(w.events)
-    assert orjson.loads((tmp_path / "t.json").read_bytes())["counts"] == counts
-
-
-def test_rejects_a_naive_start() -> None:
-    with pytest.raises(ValueError):
-        generate(1, events=10, start=datetime(2024, 1, 1))
-
-
-# -- the contract ------------------------------------------------------------------
-
-
-def test_every_good_line_decodes(world: World, decoded: Any) -> None:
-    events, failures = decoded
-    bad_lines = {r["line"] for r in world.truth["bad"]}
-    assert {f.index for f in failures} == bad_lines
-    assert len(events) == world.truth["counts"]["valid"] == len(world.events) - len(bad_lines)
-    by_type = Counter(event.event_type for _, event in events)
-    assert dict(by_type) == world.truth["counts"]["by_event_type"]
-    assert len({event.event_id for _, event in events}) == len(events)
-    ids = {event.event_id for _, event in events} | {r["event_id"] for r in world.truth["bad"]}
-    assert len(ids) == len(world.events)
-
-
-def test_timestamps_are_utc_with_z(world: World) -> None:
-    bad_lines = {r["line"] for r in world.truth["bad"]}
-    for i, line in enumerate(world.events):
-        if i not in bad_lines:
-            stamp = orjson.loads(line)["occurred_at"]
-            assert stamp.endswith("Z") and datetime.fromisoformat(stamp).tzinfo is not None
-
-
-def test_bad_lines_fail_for_the_intended_reason(world: World, decoded: Any) -> None:
-    _, failures = decoded
-    reasons = {f.index: f.reason for f in failures}
-    records = world.truth["bad"]
-    assert len(records) == world.truth["counts"]["bad"] == 400
-    for record in records:
-        assert reasons[record["line"]] == record["reason"], record
-    kinds = Counter(r["kind"] for r in records)
-    assert kinds == world.truth["counts"]["bad_by_kind"]
-    assert set(kinds) == {
-        "malformed_json",
-        "unknown_event_type",
-        "unknown_schema_version",
-        "missing_field",
-        "extra_field",
-        "wrong_type",
-        "naive_timestamp",
-        "oversized",
-    }
-    oversized = [r["line"] for r in records if r["kind"] == "oversized"]
-    assert all(len(world.events[line]) > 64 * 1024 for line in oversized)
-
-
-def test_late_touches_arrive_out_of_order(world: World, decoded: Any) -> None:
-    events, _ = decoded
-    late = set(world.truth["late"])
-    touches = sum(1 for _, e in events if _touch(e) is not None)
-    assert late and abs(len(late) - 0.02 * touches) <= 0.005 * touches + 2
-    newest = datetime.min.replace(tzinfo=UTC)
-    behind = set()
-    for _, event in events:
-        if event.occurred_at < newest:
-            behind.add(event.event_id)
-        newest = max(newest, event.occurred_at)
-        if event.event_id in late:
-            assert _touch(event) is not None
-    assert behind <= late
-    assert len(behind) > 0.5 * len(late)
-
-
-# -- the truth ---------------------------------------------------------------------
-
-
-def _touch(event: Envelope) -> tuple[str, str] | None:
-    """(identity key, channel) of a touch, as the pipeline defines touches."""
-    if isinstance(event, SocialInteraction):
-        if event.handle is None or event.action in (Action.post, Action.unfollow):
-            return None
-        return handle_key(event.platform.value, event.handle), event.platform.value
-    channel = TOUCH_CHANNELS.get(type(event))
-    if channel is None:
-        return None
-    return ref_keys(event.person)[0], channel  # type: ignore[attr-defined]
 
 
 class _Reference:
@@ -425,10 +264,3 @@ def test_karma_costs_and_revenue(world: World, decoded: Any) -> None:
         o["account_id"] for o in truth["opportunities"].values() if o["status"] == "won"
     }
     assert set(truth["revenue"]) <= won_accounts
-
-
-def test_a_hundred_thousand_events_are_quick() -> None:
-    began = time.perf_counter()
-    w = generate(21, events=100_000, bad_fraction=0.01)
-    assert len(w.events) == 100_000
-    assert time.perf_counter() - began < 30
