@@ -254,10 +254,12 @@ def main() -> int:
     events = args.events or (60_000 if args.quick else 1_000_000)
     naive_events = min(events, 20_000)
 
+    began = time.perf_counter()
     world = generate(args.seed, 730, events=events, workspaces=6)
+    generated = events / (time.perf_counter() - began)
     lines = world.events
     tmp = Path(tempfile.mkdtemp(prefix="oppchain-bench-"))
-    results: dict[str, Any] = {"events": events, "machine": _machine()}
+    results: dict[str, Any] = {"events": events, "machine": _machine(), "generate_rate": generated}
     with EmbeddedBroker() as broker:
         settings = bench_stack(broker, tmp, batch_linger_ms=20)
         results["produce_rate"] = produce_all(settings, lines)
@@ -296,6 +298,8 @@ def print_table(r: dict[str, Any]) -> None:
     ours = r["oppchain"]["rate"]
     print(f"\noppchain benchmark: {r['events']} events, {r['machine']}")
     print(f"{'measure':<44}{'events/s':>12}{'ratio':>10}")
+    if "generate_rate" in r:
+        print(f"{'generate (synthetic world, for reference)':<44}{r['generate_rate']:>12,.0f}")
     print(f"{'produce (kafka-python, for reference)':<44}{r['produce_rate']:>12,.0f}")
     print(f"{'raw ceiling (aiokafka batch consume)':<44}{ceiling:>12,.0f}{'1.00x':>10}")
     if "naive_faust" in r:
