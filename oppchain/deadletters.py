@@ -213,6 +213,7 @@ def query(settings: Any, sql: str) -> list[list[Any]]:
     owns the embedded database, else straight to ClickHouse."""
     import urllib.request
 
+    from oppchain.cli_context import require_migrated
     from oppchain.sqlserver import run_query
     from oppchain.stack import running_stack
     from sinks.clickhouse import connect
@@ -227,7 +228,10 @@ def query(settings: Any, sql: str) -> list[list[Any]]:
         with urllib.request.urlopen(request, timeout=300) as response:
             rows: list[list[Any]] = json.loads(response.read())["rows"]
             return rows
-    result: list[list[Any]] = run_query(connect(settings.resolved_dsn()), sql)["rows"]
+    dsn = settings.resolved_dsn()
+    client = connect(dsn)
+    require_migrated(client, dsn)
+    result: list[list[Any]] = run_query(client, sql)["rows"]
     return result
 
 

@@ -89,6 +89,7 @@ def test_demo_accounts_for_every_event_and_sql_reads_it(tmp_path: Path) -> None:
         ("nonsense",),
         ("attribute",),
         ("report",),
+        ("deadletters", "list"),
     ],
 )
 def test_misuse_is_one_line_and_non_zero(tmp_path: Path, args: tuple[str, ...]) -> None:
