@@ -1,5 +1,6 @@
 """What the subcommands share: the caller's mistakes, the settings their flags
-override, the broker to talk to, and whether a running stack owns the database."""
+override, the broker to talk to, whether a running stack owns the database, and
+whether the migrations have built it."""
 
 from __future__ import annotations
 
