@@ -208,37 +208,18 @@ def list_sql(reason: str | None = None, limit: int = 50) -> str:
     )
 
 
-def query(settings: Any, sql: str) -> list[list[Any]]:
-    """Rows of a read-only query: through the running stack's SQL endpoint when it
-    owns the embedded database, else straight to ClickHouse."""
-    import urllib.request
+def query(settings: Any, sql: str, *, migrated: bool = False) -> list[list[Any]]:
+    """Rows of a read-only query (see ``oppchain.sqlclient.read``)."""
+    from oppchain.sqlclient import read
 
-    from oppchain.cli_context import require_migrated
-    from oppchain.sqlserver import run_query
-    from oppchain.stack import running_stack
-    from sinks.clickhouse import connect
-
-    info = running_stack(settings.data_dir) if not settings.clickhouse_dsn else None
-    if info and info.get("sql"):
-        request = urllib.request.Request(
-            info["sql"] + "/query",
-            data=json.dumps({"sql": sql}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=300) as response:
-            rows: list[list[Any]] = json.loads(response.read())["rows"]
-            return rows
-    dsn = settings.resolved_dsn()
-    client = connect(dsn)
-    require_migrated(client, dsn)
-    result: list[list[Any]] = run_query(client, sql)["rows"]
-    return result
+    rows: list[list[Any]] = read(settings, sql, migrated=migrated)["rows"]
+    return rows
 
 
 def list_dead_letters(
     settings: Any, *, reason: str | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
-    rows = query(settings, list_sql(reason, limit))
+    rows = query(settings, list_sql(reason, limit), migrated=True)
     return [dict(zip(LIST_COLUMNS, row, strict=True)) for row in rows]
 
 

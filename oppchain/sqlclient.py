@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
-from oppchain.cli_context import UsageError
+from oppchain.cli_context import UsageError, require_migrated
 from oppchain.settings import Settings
 
 
@@ -26,35 +27,48 @@ def print_rows(result: dict[str, Any], fmt: str) -> None:
             print("  ".join("-" * w for w in widths))
 
 
-def run_sql(settings: Settings, query: str, fmt: str) -> int:
-    from oppchain.sqlserver import NotReadOnly, check_read_only, run_query
+def read(settings: Settings, sql: str, *, migrated: bool = False) -> dict[str, Any]:
+    """Columns and rows of a read-only query: through the running stack's SQL server
+    when it owns the embedded database, else straight against the database.
+    ``migrated``: refuse, in one line, a database the migrations have not built."""
+    from oppchain.sqlserver import run_query
     from oppchain.stack import running_stack
+    from sinks.clickhouse import connect
+
+    info = running_stack(settings.data_dir) if not settings.clickhouse_dsn else None
+    if info and info.get("sql"):
+        request = urllib.request.Request(
+            info["sql"] + "/query",
+            data=json.dumps({"sql": sql}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=300) as response:
+                result: dict[str, Any] = json.loads(response.read())
+                return result
+        except urllib.error.HTTPError as exc:
+            raise UsageError(json.loads(exc.read()).get("error", str(exc))) from exc
+    dsn = settings.resolved_dsn()
+    if dsn.startswith("chdb://") and not Path(dsn.removeprefix("chdb://")).exists():
+        raise UsageError(f"no database at {dsn}; run 'oppchain demo' first")
+    client = connect(dsn)
+    if migrated:
+        require_migrated(client, dsn)
+    return run_query(client, sql)
+
+
+def run_sql(settings: Settings, query: str, fmt: str) -> int:
+    from oppchain.sqlserver import NotReadOnly, check_read_only
 
     try:
         check_read_only(query)
     except NotReadOnly as exc:
         raise UsageError(f"refused: {exc}") from exc
-    info = running_stack(settings.data_dir) if not settings.clickhouse_dsn else None
-    if info and info.get("sql"):
-        request = urllib.request.Request(
-            info["sql"] + "/query",
-            data=json.dumps({"sql": query}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=300) as response:
-                result = json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            raise UsageError(json.loads(exc.read()).get("error", str(exc))) from exc
-    else:
-        from sinks.clickhouse import connect
-
-        dsn = settings.resolved_dsn()
-        if dsn.startswith("chdb://") and not (settings.data_dir / "clickhouse").exists():
-            raise UsageError(f"no database under {settings.data_dir}; run 'oppchain demo' first")
-        try:
-            result = run_query(connect(dsn), query)
-        except Exception as exc:
-            raise UsageError(str(exc).strip().splitlines()[0][:500]) from exc
+    try:
+        result = read(settings, query)
+    except UsageError:
+        raise
+    except Exception as exc:
+        raise UsageError(str(exc).strip().splitlines()[0][:500]) from exc
     print_rows(result, fmt)
     return 0
