@@ -5,6 +5,7 @@ whether the migrations have built it."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from oppchain.settings import Settings
@@ -62,3 +63,19 @@ def require_migrated(client: Any, where: str) -> None:
             f"{where} is missing {len(missing)} of {len(MIGRATIONS)} migrations "
             "(run 'oppchain migrate', or 'oppchain demo' to fill one)"
         )
+
+
+def open_database(dsn: str, *, migrated: bool) -> Any:
+    """A client for an existing database, refused in one line when an embedded one
+    does not exist or, with ``migrated``, when the migrations have not built it."""
+    from sinks.clickhouse import connect
+
+    if dsn.startswith("chdb://") and not Path(dsn.removeprefix("chdb://")).exists():
+        raise UsageError(f"no database at {dsn}; run 'oppchain demo' first")
+    try:
+        client = connect(dsn)
+    except Exception as exc:
+        raise UsageError(f"cannot open {dsn}: {str(exc).strip().splitlines()[0]}") from exc
+    if migrated:
+        require_migrated(client, dsn)
+    return client

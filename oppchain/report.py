@@ -81,8 +81,7 @@ def write_report(client: Any, path: Path) -> Path:
 
 
 def cmd_report(settings: Settings, out: Path) -> int:
-    from oppchain.cli_context import UsageError, require_migrated
-    from sinks.clickhouse import connect
+    from oppchain.cli_context import open_database
 
     dsn = settings.resolved_dsn()
     demo = settings.data_dir / "demo" / "clickhouse"
@@ -92,13 +91,7 @@ def cmd_report(settings: Settings, out: Path) -> int:
         and demo.exists()
     ):
         dsn = f"chdb://{demo.resolve()}"  # what 'oppchain demo' left behind
-    if dsn.startswith("chdb://") and not Path(dsn.removeprefix("chdb://")).exists():
-        raise UsageError(f"no database at {dsn}; run 'oppchain demo' first")
-    try:
-        client = connect(dsn)
-    except Exception as exc:
-        raise UsageError(f"cannot open {dsn}: {str(exc).strip().splitlines()[0]}") from exc
-    require_migrated(client, dsn)
+    client = open_database(dsn, migrated=True)
     path = write_report(client, out)
     print(f"report written to {path.resolve()}")
     return 0

@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from pathlib import Path
 from typing import Any
 
-from oppchain.cli_context import UsageError, require_migrated
+from oppchain.cli_context import UsageError, open_database
 from oppchain.settings import Settings
 
 
@@ -33,7 +32,6 @@ def read(settings: Settings, sql: str, *, migrated: bool = False) -> dict[str, A
     ``migrated``: refuse, in one line, a database the migrations have not built."""
     from oppchain.sqlserver import run_query
     from oppchain.stack import running_stack
-    from sinks.clickhouse import connect
 
     info = running_stack(settings.data_dir) if not settings.clickhouse_dsn else None
     if info and info.get("sql"):
@@ -48,13 +46,7 @@ def read(settings: Settings, sql: str, *, migrated: bool = False) -> dict[str, A
                 return result
         except urllib.error.HTTPError as exc:
             raise UsageError(json.loads(exc.read()).get("error", str(exc))) from exc
-    dsn = settings.resolved_dsn()
-    if dsn.startswith("chdb://") and not Path(dsn.removeprefix("chdb://")).exists():
-        raise UsageError(f"no database at {dsn}; run 'oppchain demo' first")
-    client = connect(dsn)
-    if migrated:
-        require_migrated(client, dsn)
-    return run_query(client, sql)
+    return run_query(open_database(settings.resolved_dsn(), migrated=migrated), sql)
 
 
 def run_sql(settings: Settings, query: str, fmt: str) -> int:
