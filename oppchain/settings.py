@@ -7,8 +7,10 @@ broker started on 127.0.0.1 and chdb under the data directory.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -80,10 +82,7 @@ class Settings(BaseSettings):
         if path is None:
             path = self.data_dir / "secret"
             if not path.exists():
-                path.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "w") as out:
-                    out.write(secrets.token_hex(32))
+                _create_secret(path)
         value = path.read_text().strip()
         if not value:
             raise ValueError(f"secret file {path} is empty")
@@ -98,3 +97,17 @@ class Settings(BaseSettings):
         if self.clickhouse_dsn:
             return self.clickhouse_dsn
         return f"chdb://{(self.data_dir / 'clickhouse').resolve()}"
+
+
+def _create_secret(path: Path) -> None:
+    """Write a new secret where none is, atomically: workers starting together on one
+    data directory all end up reading the one that was linked first."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, draft = tempfile.mkstemp(dir=path.parent, prefix=".secret-")  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+        with contextlib.suppress(FileExistsError):
+            os.link(draft, path)
+    finally:
+        os.unlink(draft)

@@ -91,6 +91,9 @@ class Pipeline:
         assert self.consumer is not None and self.processor is not None
         async with self.lock:
             await self.drain()
+            if self.stopping.is_set():  # leaving: nothing will be processed
+                self.owned = set()
+                return
             partitions = {tp.partition for tp in assigned}
             keep: set[int] = set()
             for p in partitions & self.owned:
@@ -131,11 +134,13 @@ class Pipeline:
 
     async def stop(self) -> None:
         self.stopping.set()
-        async with self.lock:
-            try:
+        try:
+            async with self.lock:
                 await self.drain()
-            finally:
-                await self._close()
+        finally:
+            # Not under the lock: closing the consumer waits for its coordination task,
+            # which may be inside a rebalance callback that is waiting for the lock.
+            await self._close()
 
     async def _close(self) -> None:
         if self.consumer is not None:

@@ -45,9 +45,12 @@ async def _owning(pipeline: Pipeline, timeout_s: float) -> None:
         await asyncio.sleep(0.05)
 
 
-async def _stop(pipeline: Pipeline, task: asyncio.Task[None]) -> None:
+async def _stop(pipeline: Pipeline, task: asyncio.Task[None], timeout_s: float = 60) -> None:
     pipeline.stopping.set()
-    await task
+    try:
+        await asyncio.wait_for(task, timeout_s)
+    except TimeoutError:
+        raise AssertionError(f"the worker did not stop within {timeout_s}s") from None
 
 
 def test_two_workers_with_a_restart_end_exact(tmp_path: Any, broker: Any) -> None:
@@ -113,6 +116,49 @@ def test_two_workers_with_a_restart_end_exact(tmp_path: Any, broker: Any) -> Non
         )
         assert set(chains) == set(truth)
         assert all(list(chains[o]) == truth[o]["channels"] for o in truth)
+    finally:
+        for worker in workers:
+            worker.close()
+        close_embedded(settings.resolved_dsn())
+
+
+def test_a_worker_stopping_while_its_group_rebalances_stops(tmp_path: Any, broker: Any) -> None:
+    """Worker a leaves; worker b is still storing its last batch when the group rebalances,
+    so b's revoke callback waits for that store while b shuts down."""
+    from oppchain.broker import create_topics
+    from sinks.clickhouse import close_embedded, connect
+    from sinks.migrations import migrate
+
+    settings = Settings(
+        data_dir=tmp_path,
+        brokers=broker.bootstrap,
+        clickhouse_dsn=f"chdb://{tmp_path / 'ch'}",
+        topic_prefix="leave.",
+        group_id="leave-group",
+        partitions=2,
+        session_timeout_ms=3000,
+        heartbeat_interval_ms=100,
+    )
+    create_topics(broker.bootstrap, {t: 2 for t in settings.topics.values()})
+    migrate(connect(settings.resolved_dsn()))
+    workers: list[Pipeline] = []
+
+    async def scenario() -> None:
+        a, b = make_pipeline(settings), make_pipeline(settings)
+        workers.extend([a, b])
+        task_a = asyncio.ensure_future(a.run())
+        task_b = asyncio.ensure_future(b.run())
+        await _owning(a, 60)
+        await _owning(b, 60)
+        # The group rebalances at the latest a session timeout after a has gone.
+        await _stop(a, task_a)
+        b._in_flight = asyncio.ensure_future(asyncio.sleep(6))  # a slow last store
+        await _stop(b, task_b)
+
+    try:
+        asyncio.run(scenario())
+        # b's rebalance ran while it was stopping: it took no partitions to rebuild.
+        assert [len(w.owned) for w in workers] == [1, 0]
     finally:
         for worker in workers:
             worker.close()
