@@ -52,12 +52,16 @@ MIGRATIONS: tuple[Migration, ...] = (
         (
             *(r.table() for r in relationships.ROLLUPS),
             *(r.view() for r in relationships.ROLLUPS),
-            *relationships.VIEWS,
+            *relationships.VIEWS_0004,
         ),
     ),
     Migration("0005_privacy_and_duplicates", (*privacy.TABLES, ingest.INGEST_DUPLICATES)),
     Migration("0006_attribution_credit_sets", chains.CREDIT_SETS_MIGRATION),
     Migration("0007_relationships_daily_in_clickhouse", (relationships.RELATIONSHIPS_DAILY_MV,)),
+    Migration(
+        "0008_ring_engagement_counts_each_event_once",
+        (Drop("VIEW", "ring_engagement_share"), relationships.RING_ENGAGEMENT_SHARE),
+    ),
 )
 
 

@@ -9,7 +9,7 @@ _WON = (
     "FROM opportunity_chains_latest WHERE status = 'won')"
 )
 
-VIEWS = (
+_VIEWS = (
     View(
         "relationships_latest",
         "Current relationship strength of every live person (merged-away ids left out).",
@@ -175,21 +175,40 @@ FROM opportunity_chains_latest
 GROUP BY workspace, kind, opportunity_type
 """,
     ),
-    View(
+)
+
+
+def _ring_engagement_share(comment: str, touchpoints: str) -> View:
+    return View(
         "ring_engagement_share",
-        "Share of inbound engagement coming from flagged rings and pods, per workspace, and "
-        "the won value their touches were credited under linear attribution.",
-        """
+        comment,
+        f"""
 SELECT t.workspace AS workspace,
     count() AS inbound_touches,
     countIf(f.subject_key != '') AS flagged_touches,
     round(flagged_touches / inbound_touches, 4) AS flagged_share
 FROM (SELECT workspace, own_account AS own, identity_key
-      FROM touchpoints WHERE direction = 'inbound' AND platform != '') AS t
+      FROM {touchpoints} WHERE direction = 'inbound' AND platform != '') AS t
 LEFT JOIN (SELECT workspace, own_account, subject_key FROM authenticity_flags_latest
            WHERE flag IN ('reciprocity_ring', 'engagement_pod')) AS f
     ON t.workspace = f.workspace AND t.identity_key = f.subject_key
 GROUP BY workspace
 """,
-    ),
+    )
+
+
+# As migration 0004 created it (its text is part of that migration's checksum): a raw
+# row stored twice (docs/decisions.md section 4) counted twice. 0008 replaces it.
+RING_ENGAGEMENT_SHARE_0004 = _ring_engagement_share(
+    "Share of inbound engagement coming from flagged rings and pods, per workspace, and "
+    "the won value their touches were credited under linear attribution.",
+    "touchpoints",
 )
+RING_ENGAGEMENT_SHARE = _ring_engagement_share(
+    "Share of inbound touches (each event once) coming from handles flagged in "
+    "reciprocity rings or engagement pods, per workspace.",
+    "touchpoints FINAL",
+)
+
+VIEWS_0004 = (*_VIEWS, RING_ENGAGEMENT_SHARE_0004)
+VIEWS = (*_VIEWS, RING_ENGAGEMENT_SHARE)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sinks.spec import Column, Table, View
 from sinks.tables.common import ACCOUNT_ID, PERSON_ID, TS, WORKSPACE
-from sinks.tables.relationship_views import VIEWS
+from sinks.tables.relationship_views import RING_ENGAGEMENT_SHARE, VIEWS, VIEWS_0004
 from sinks.tables.rollups import KARMA_DAILY, ROLLUPS, TOUCHPOINTS_DAILY, Rollup
 
 __all__ = [
@@ -21,10 +21,12 @@ __all__ = [
     "RELATIONSHIPS",
     "RELATIONSHIPS_DAILY",
     "RELATIONSHIPS_DAILY_MV",
+    "RING_ENGAGEMENT_SHARE",
     "ROLLUPS",
     "TABLES",
     "TOUCHPOINTS_DAILY",
     "VIEWS",
+    "VIEWS_0004",
     "Rollup",
 ]
 

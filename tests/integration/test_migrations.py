@@ -53,3 +53,33 @@ def test_credit_sets_migration_keeps_every_credit_row(settings: Settings) -> Non
         assert migrate(client) == []
     finally:
         close_embedded(dsn)
+
+
+def test_ring_engagement_share_counts_a_twice_stored_event_once(settings: Settings) -> None:
+    """A raw row stored twice (a worker that lost its partitions mid-write) counted
+    twice in 0004's view; 0008's view counts each event once."""
+    dsn = settings.resolved_dsn()
+    client = connect(dsn)
+    touch = ["workspace", "event_id", "occurred_at", "platform", "identity_key", "direction"]
+    try:
+        migrate(client, MIGRATIONS[:7])
+        rows = [
+            ("w", "e1", _at(1), "x", "x:ring", "inbound"),
+            ("w", "e2", _at(2), "x", "x:fan", "inbound"),
+        ]
+        for row, ingested_at in ((rows[0], _at(5)), (rows[1], _at(6)), (rows[0], _at(7))):
+            # the third insert is the second store of e1: same event, later ingested_at
+            client.insert(
+                "touchpoints", [[*row, ingested_at]], column_names=[*touch, "ingested_at"]
+            )
+        client.insert(
+            "authenticity_flags",
+            [["w", "reciprocity_ring", "x:us", "x:ring", True, _at(3)]],
+            column_names=["workspace", "flag", "own_account", "subject_key", "flagged", "as_of"],
+        )
+        share = "SELECT inbound_touches, flagged_touches, flagged_share FROM ring_engagement_share"
+        assert client.query(share).result_rows == [(3, 2, 0.6667)]
+        assert migrate(client) == ["0008_ring_engagement_counts_each_event_once"]
+        assert client.query(share).result_rows == [(2, 1, 0.5)]
+    finally:
+        close_embedded(dsn)

@@ -1,0 +1,44 @@
+"""Applied migrations never change: databases in the field recorded these checksums.
+
+A change to a table or view that a past migration created belongs in a new migration
+(0008 replaced 0004's ``ring_engagement_share`` this way); this test fails when a
+shared definition changes under an old migration.
+"""
+
+from __future__ import annotations
+
+from sinks.migrations import MIGRATIONS
+
+RECORDED = {
+    "0001_ingest": "b42861b43e99fae3ab413378302c2a43ab538708500a1ee14d6fe30e5deae443",
+    "0002_identity_chains_attribution": (
+        "24be187f9efecd39f91af37b546be8f31d78b256010bd314d2072ef1c0e7c76e"
+    ),
+    "0003_relationships_karma_authenticity": (
+        "c39e9c3be2cfbe1b95050aeb297822ae6aced408560cc7e2efc5176a53e2a6d8"
+    ),
+    "0004_rollups_and_analyst_views": (
+        "1d05a323fb287a77d667af3b55cdc83d83b2b9c922ae9269ef867e0342e62dac"
+    ),
+    "0005_privacy_and_duplicates": (
+        "0c2ffaf5036a9eaaff3b5549b7cd2f7e486fd2ecb52bb08a48bb8e704eb65af5"
+    ),
+    "0006_attribution_credit_sets": (
+        "28dd7041f5fb290aea982ac6adefd01b9f771e785beef7eea5ab4e832f9adf98"
+    ),
+    "0007_relationships_daily_in_clickhouse": (
+        "09ff2683b32734000c6f75848b0136fc0df2ba42735bd55b49f12a44464b0c50"
+    ),
+    "0008_ring_engagement_counts_each_event_once": (
+        "482f8e16d996c472cf8893333136d32ad04a078b42bb763b47e26c977abe16ed"
+    ),
+}
+
+
+def test_recorded_migrations_keep_their_checksums() -> None:
+    current = {m.id: m.checksum() for m in MIGRATIONS}
+    assert {k: current.get(k) for k in RECORDED} == RECORDED
+
+
+def test_every_migration_is_recorded_here() -> None:
+    assert [m.id for m in MIGRATIONS] == list(RECORDED)
