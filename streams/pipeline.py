@@ -3,7 +3,9 @@
 Runs inside the faust worker as a service, but consumes below faust's
 per-message stream API (see docs/decisions.md: faust's per-event path costs
 ~200 us; a batch costs a fraction of that per event). Offsets are committed
-only after ClickHouse has the batch and the dead letters are on their topic.
+only after ClickHouse has the batch and the dead letters are on their topic, and
+a batch is written only while the worker still belongs to the group's generation
+(docs/decisions.md, section 4).
 
 State is event-sourced from ClickHouse: when partitions are assigned, the
 workspaces routed to them are replayed from ``touchpoints`` and ``crm_events``
@@ -23,6 +25,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from oppchain.settings import Settings
 from sinks.writer import ClickHouseSink
@@ -50,6 +53,9 @@ class Pipeline:
     consumer: AIOKafkaConsumer | None = None
     producer: AIOKafkaProducer | None = None
     batches: int = 0
+    fenced_batches: int = 0
+    _fenced: bool = False
+    _assignments: int = 0
     _in_flight: asyncio.Task[None] | None = None
     _erasures_checked: float = 0.0
     _erased_after: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -107,6 +113,8 @@ class Pipeline:
             await asyncio.to_thread(self.processor.drop, stale)
             await asyncio.to_thread(self.rebuild, partitions - keep)
             self.owned = partitions
+            self._fenced = False
+            self._assignments += 1
 
     # -- the loop -----------------------------------------------------------
 
@@ -186,6 +194,7 @@ class Pipeline:
         assert self.consumer is not None
         async with self.lock:
             await self._forget_erased()
+        assignment = self._assignments
         fetched = await self.consumer.getmany(
             timeout_ms=self.settings.batch_linger_ms or 100,
             max_records=self.settings.batch_max_records,
@@ -193,7 +202,24 @@ class Pipeline:
         if not fetched:
             return 0
         async with self.lock:
+            if assignment != self._assignments:
+                # The group was rebalanced during the fetch: these records may come from
+                # the previous assignment, ahead of what was stored (a fenced worker
+                # drops batches). Read them again from where the group committed.
+                await self._refetch(set(fetched))
+                return 0
             return await self._handle(fetched)
+
+    async def _refetch(self, partitions: set[TopicPartition]) -> None:
+        assert self.consumer is not None
+        partitions &= self.consumer.assignment()
+        log.info("fetched during a rebalance: %d partitions read again", len(partitions))
+        for tp in partitions:
+            committed = await self.consumer.committed(tp)
+            if committed is None:
+                await self.consumer.seek_to_beginning(tp)
+            else:
+                self.consumer.seek(tp, committed)
 
     async def _handle(self, fetched: dict[TopicPartition, list[Any]]) -> int:
         assert self.consumer is not None and self.producer is not None
@@ -211,22 +237,50 @@ class Pipeline:
         result = await asyncio.to_thread(self.processor.process, records)
         await asyncio.to_thread(self.processor.settle)
         offsets = {tp: msgs[-1].offset + 1 for tp, msgs in fetched.items()}
+        firsts = {tp: msgs[0].offset for tp, msgs in fetched.items()}
         # One batch is stored while the next is processed: the insert runs in
         # ClickHouse's own threads, so the two overlap. Writes stay in order.
         await self.drain()
-        self._in_flight = asyncio.ensure_future(self._store(result, offsets, len(records)))
+        self._in_flight = asyncio.ensure_future(self._store(result, firsts, offsets, len(records)))
         log.debug("batch of %d processed in %.3fs", len(records), time.perf_counter() - started)
         return len(records)
 
-    async def _store(self, result: BatchResult, offsets: dict[TopicPartition, int], n: int) -> None:
-        assert self.consumer is not None
+    async def _store(
+        self,
+        result: BatchResult,
+        firsts: dict[TopicPartition, int],
+        offsets: dict[TopicPartition, int],
+        n: int,
+    ) -> None:
+        # Fence: committing where the batch starts (what is committed already) fails
+        # if the group has moved on without this worker (a starved worker missed its
+        # session timeout); the new owner then processes the batch, so it is not stored.
+        if not await self._commit(firsts):
+            return
         written = await asyncio.to_thread(self.sink.write, result.rows)
         await self._dead_letter(result.dead)
-        await self.consumer.commit(offsets)
+        if not await self._commit(offsets):
+            return  # stored after all: the new owner may store it again (decisions.md 4)
         self.positions.update(offsets)
         self.batches += 1
         if self.on_batch is not None:
             self.on_batch({**written, "records": n, "duplicates": result.duplicates})
+
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> bool:
+        """Commit ``offsets``; False when this worker no longer belongs to the group's
+        generation. Its state then holds events it did not store, so every batch is
+        dropped and every partition rebuilt until the next assignment."""
+        assert self.consumer is not None
+        if not self._fenced:
+            try:
+                await self.consumer.commit(offsets)
+                return True
+            except (CommitFailedError, IllegalStateError) as exc:
+                log.warning("fenced out of the group, batch left to the new owner: %s", exc)
+                self._fenced = True
+        self.owned = set()  # so the next assignment keeps no state and rebuilds it all
+        self.fenced_batches += 1
+        return False
 
     async def drain(self) -> None:
         """Wait until the batch in flight is stored and committed (errors surface here)."""

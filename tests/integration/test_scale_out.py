@@ -163,3 +163,80 @@ def test_a_worker_stopping_while_its_group_rebalances_stops(tmp_path: Any, broke
         for worker in workers:
             worker.close()
         close_embedded(settings.resolved_dsn())
+
+
+def test_an_evicted_worker_stores_nothing_and_loses_nothing(tmp_path: Any, broker: Any) -> None:
+    """Worker a stops heartbeating (as a starved process would) and is evicted, but it
+    still fetches from its old partitions: those batches are fenced, not stored. When a
+    is back, it rebuilds the state it had not stored, and every event is stored once."""
+    from oppchain.broker import create_topics
+    from sinks.clickhouse import close_embedded, connect
+    from sinks.migrations import migrate
+
+    settings = Settings(
+        data_dir=tmp_path,
+        brokers=broker.bootstrap,
+        clickhouse_dsn=f"chdb://{tmp_path / 'ch'}",
+        topic_prefix="fence.",
+        group_id="fence-group",
+        partitions=4,
+        session_timeout_ms=2000,
+        heartbeat_interval_ms=200,
+        batch_max_records=200,
+        batch_linger_ms=20,
+    )
+    create_topics(broker.bootstrap, {t: 4 for t in settings.topics.values()})
+    client = connect(settings.resolved_dsn())
+    migrate(client)
+    world = generate(5, 365, events=3000, workspaces=8, bad_fraction=0.01)
+    workers: list[Pipeline] = []
+
+    async def scenario() -> None:
+        # Client ids order the members, so the range assignor gives a partitions 0 and 1.
+        a, b = (make_pipeline(settings.model_copy(update={"app_id": n})) for n in "ab")
+        workers.extend([a, b])
+        task_a = asyncio.ensure_future(a.run())
+        task_b = asyncio.ensure_future(b.run())
+        await _owning(a, 60)
+        await _owning(b, 60)
+        assert a.owned == {0, 1} and a.consumer is not None and b.consumer is not None
+        coordinator = a.consumer._coordinator
+        resume = asyncio.Event()
+
+        async def silent() -> bool:  # a starved worker: no heartbeat until resumed
+            await resume.wait()
+            del coordinator._do_heartbeat
+            return True
+
+        coordinator._do_heartbeat = silent
+        deadline = time.monotonic() + 60
+        while len(b.owned) < settings.partitions:  # the group moved on without a
+            assert time.monotonic() < deadline, b.owned
+            await asyncio.sleep(0.05)
+        # b consumes nothing until the group rebalances again, so when a gets 0 and 1
+        # back, no one has committed on them, and a must still rebuild their state.
+        b.consumer.pause(*b.consumer.assignment())
+        await asyncio.to_thread(produce, settings, world.events)
+        while not a.fenced_batches:  # a fetched from its old partitions, and was fenced
+            assert time.monotonic() < deadline + 60
+            await asyncio.sleep(0.05)
+        resume.set()
+        await _wait(client, len(world.events), 120)
+        assert a.owned == {0, 1}
+        await _stop(a, task_a)
+        await _stop(b, task_b)
+
+    try:
+        asyncio.run(scenario())
+        a = workers[0]
+        assert a.fenced_batches > 0 and a.batches > 0, (a.fenced_batches, a.batches)
+        assert _accounted(client) == len(world.events)
+        stored = scalar(client, "SELECT count() FROM touchpoints") + scalar(
+            client, "SELECT count() FROM crm_events"
+        )
+        assert stored == world.truth["counts"]["valid"]  # no event stored twice
+        assert scalar(client, "SELECT count() FROM dead_letters") == world.truth["counts"]["bad"]
+    finally:
+        for worker in workers:
+            worker.close()
+        close_embedded(settings.resolved_dsn())
