@@ -79,7 +79,7 @@ def run_until(
             waiter.result()
         finally:
             pipeline.stopping.set()
-            await task
+            await asyncio.wait_for(task, 60)  # a hang fails here, not at the suite timeout
 
     asyncio.run(main())
     return pipeline

@@ -160,7 +160,7 @@ def test_clickhouse_away_then_back(settings: Settings, clickhouse: Any) -> None:
             assert time.monotonic() < deadline
             await asyncio.sleep(0.1)
         pipeline.stopping.set()
-        await task
+        await asyncio.wait_for(task, 60)  # a hang fails here, not at the suite timeout
 
     asyncio.run(main())
     assert sink.retries >= 3 and outage["failures"] >= 3
