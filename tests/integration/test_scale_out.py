@@ -1,15 +1,18 @@
-"""Two workers of one consumer group on six partitions; one stops and comes back.
+"""Workers of one consumer group: one stops and comes back, one stops during a
+rebalance, one is evicted while it still fetches.
 
-Both workers live in this process because an embedded ClickHouse (chdb) can be
+The workers live in this process because an embedded ClickHouse (chdb) can be
 opened by one process only; each has its own Kafka consumer in the same group,
-its own state and its own rebalances, exactly as two processes against a
-ClickHouse server would.
+its own state and its own rebalances, exactly as processes against a ClickHouse
+server would.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -22,8 +25,53 @@ from tests.integration.harness import ACCOUNTED, make_pipeline, produce, scalar
 pytestmark = pytest.mark.integration
 
 
+@contextmanager
+def _group(
+    tmp_path: Any, broker: Any, name: str, partitions: int, **overrides: Any
+) -> Iterator[tuple[Settings, Any, list[Pipeline]]]:
+    """Settings, topics and a migrated embedded ClickHouse for one consumer group, and
+    a list for the workers the test starts: they and the database are closed at the end."""
+    from oppchain.broker import create_topics
+    from sinks.clickhouse import close_embedded, connect
+    from sinks.migrations import migrate
+
+    settings = Settings(
+        data_dir=tmp_path,
+        brokers=broker.bootstrap,
+        clickhouse_dsn=f"chdb://{tmp_path / 'ch'}",
+        topic_prefix=f"{name}.",
+        group_id=f"{name}-group",
+        partitions=partitions,
+        **overrides,
+    )
+    create_topics(broker.bootstrap, {t: partitions for t in settings.topics.values()})
+    client = connect(settings.resolved_dsn())
+    migrate(client)
+    workers: list[Pipeline] = []
+    try:
+        yield settings, client, workers
+    finally:
+        for worker in workers:
+            worker.close()
+        close_embedded(settings.resolved_dsn())
+
+
+def _start(settings: Settings, workers: list[Pipeline]) -> tuple[Pipeline, asyncio.Task[None]]:
+    pipeline = make_pipeline(settings)
+    workers.append(pipeline)
+    return pipeline, asyncio.ensure_future(pipeline.run())
+
+
 def _accounted(client: Any) -> int:
     return int(scalar(client, ACCOUNTED))
+
+
+def _stored_rows(client: Any) -> int:
+    """Raw rows, not deduplicated: an event stored twice counts twice."""
+    return int(
+        scalar(client, "SELECT count() FROM touchpoints")
+        + scalar(client, "SELECT count() FROM crm_events")
+    )
 
 
 async def _wait(client: Any, expected: int, timeout_s: float) -> None:
@@ -35,7 +83,7 @@ async def _wait(client: Any, expected: int, timeout_s: float) -> None:
     raise TimeoutError(f"{_accounted(client)} of {expected} accounted")
 
 
-async def _owning(pipeline: Pipeline, timeout_s: float) -> None:
+async def _owning(pipeline: Pipeline, timeout_s: float = 60) -> None:
     """Wait until the worker owns partitions (its state rebuilt): a fast worker
     would otherwise consume everything produced while the group rebalances."""
     deadline = time.monotonic() + timeout_s
@@ -54,189 +102,111 @@ async def _stop(pipeline: Pipeline, task: asyncio.Task[None], timeout_s: float =
 
 
 def test_two_workers_with_a_restart_end_exact(tmp_path: Any, broker: Any) -> None:
-    from oppchain.broker import create_topics
-    from sinks.clickhouse import close_embedded, connect
-    from sinks.migrations import migrate
-
-    settings = Settings(
-        data_dir=tmp_path,
-        brokers=broker.bootstrap,
-        clickhouse_dsn=f"chdb://{tmp_path / 'ch'}",
-        topic_prefix="scale.",
-        group_id="scale-group",
-        partitions=6,
-        # Workers leave cleanly here, so the session timeout only decides when a busy
-        # worker is taken for dead; six processing processes share two cores.
-        session_timeout_ms=6000,
-        heartbeat_interval_ms=300,
-        batch_max_records=500,
-        batch_linger_ms=20,
-    )
-    create_topics(broker.bootstrap, {t: 6 for t in settings.topics.values()})
-    client = connect(settings.resolved_dsn())
-    migrate(client)
+    # Workers leave cleanly here, so the session timeout only decides when a busy
+    # worker is taken for dead; six processing processes share two cores.
+    timing = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 300}
+    batches = {"batch_max_records": 500, "batch_linger_ms": 20}
     world = generate(21, 730, events=24000, workspaces=8, bad_fraction=0.005)
     truth = world.truth["opportunities"]
     third = len(world.events) // 3
 
-    workers: list[Pipeline] = []
+    with _group(tmp_path, broker, "scale", 6, **timing, **batches) as (settings, client, workers):
 
-    async def scenario() -> list[Pipeline]:
-        a, b = make_pipeline(settings), make_pipeline(settings)
-        workers.extend([a, b])
-        task_a = asyncio.ensure_future(a.run())
-        task_b = asyncio.ensure_future(b.run())
-        await _owning(a, 60)
-        await _owning(b, 60)
-        await asyncio.to_thread(produce, settings, world.events[:third])
-        await _wait(client, third, 120)
-        await _stop(b, task_b)  # worker b leaves; a takes every partition
-        await asyncio.to_thread(produce, settings, world.events[third : 2 * third])
-        await _wait(client, 2 * third, 120)
-        b2 = make_pipeline(settings)  # b comes back and takes its share again
-        workers.append(b2)
-        task_b2 = asyncio.ensure_future(b2.run())
-        await _owning(b2, 60)
-        await asyncio.to_thread(produce, settings, world.events[2 * third :])
-        await _wait(client, len(world.events), 180)
-        await _stop(a, task_a)
-        await _stop(b2, task_b2)
-        return [a, b, b2]
+        async def scenario() -> None:
+            a, task_a = _start(settings, workers)
+            b, task_b = _start(settings, workers)
+            await _owning(a)
+            await _owning(b)
+            await asyncio.to_thread(produce, settings, world.events[:third])
+            await _wait(client, third, 120)
+            await _stop(b, task_b)  # worker b leaves; a takes every partition
+            await asyncio.to_thread(produce, settings, world.events[third : 2 * third])
+            await _wait(client, 2 * third, 120)
+            b2, task_b2 = _start(settings, workers)  # b comes back, takes its share again
+            await _owning(b2)
+            await asyncio.to_thread(produce, settings, world.events[2 * third :])
+            await _wait(client, len(world.events), 180)
+            await _stop(a, task_a)
+            await _stop(b2, task_b2)
 
-    try:
         asyncio.run(scenario())
         assert all(w.batches > 0 for w in workers), [w.batches for w in workers]
         assert _accounted(client) == len(world.events)
-        rows = scalar(client, "SELECT count() FROM touchpoints") + scalar(
-            client, "SELECT count() FROM crm_events"
-        )
-        assert rows == world.truth["counts"]["valid"]
+        assert _stored_rows(client) == world.truth["counts"]["valid"]
         chains = dict(
             client.query("SELECT opportunity_id, path FROM opportunity_chains_latest").result_rows
         )
         assert set(chains) == set(truth)
         assert all(list(chains[o]) == truth[o]["channels"] for o in truth)
-    finally:
-        for worker in workers:
-            worker.close()
-        close_embedded(settings.resolved_dsn())
 
 
 def test_a_worker_stopping_while_its_group_rebalances_stops(tmp_path: Any, broker: Any) -> None:
     """Worker a leaves; worker b is still storing its last batch when the group rebalances,
     so b's revoke callback waits for that store while b shuts down."""
-    from oppchain.broker import create_topics
-    from sinks.clickhouse import close_embedded, connect
-    from sinks.migrations import migrate
+    timing = {"session_timeout_ms": 3000, "heartbeat_interval_ms": 100}
+    with _group(tmp_path, broker, "leave", 2, **timing) as (settings, _client, workers):
 
-    settings = Settings(
-        data_dir=tmp_path,
-        brokers=broker.bootstrap,
-        clickhouse_dsn=f"chdb://{tmp_path / 'ch'}",
-        topic_prefix="leave.",
-        group_id="leave-group",
-        partitions=2,
-        session_timeout_ms=3000,
-        heartbeat_interval_ms=100,
-    )
-    create_topics(broker.bootstrap, {t: 2 for t in settings.topics.values()})
-    migrate(connect(settings.resolved_dsn()))
-    workers: list[Pipeline] = []
+        async def scenario() -> None:
+            a, task_a = _start(settings, workers)
+            b, task_b = _start(settings, workers)
+            await _owning(a)
+            await _owning(b)
+            # The group rebalances at the latest a session timeout after a has gone.
+            await _stop(a, task_a)
+            b._in_flight = asyncio.ensure_future(asyncio.sleep(6))  # a slow last store
+            await _stop(b, task_b)
 
-    async def scenario() -> None:
-        a, b = make_pipeline(settings), make_pipeline(settings)
-        workers.extend([a, b])
-        task_a = asyncio.ensure_future(a.run())
-        task_b = asyncio.ensure_future(b.run())
-        await _owning(a, 60)
-        await _owning(b, 60)
-        # The group rebalances at the latest a session timeout after a has gone.
-        await _stop(a, task_a)
-        b._in_flight = asyncio.ensure_future(asyncio.sleep(6))  # a slow last store
-        await _stop(b, task_b)
-
-    try:
         asyncio.run(scenario())
         # b's rebalance ran while it was stopping: it took no partitions to rebuild.
         assert [len(w.owned) for w in workers] == [1, 0]
-    finally:
-        for worker in workers:
-            worker.close()
-        close_embedded(settings.resolved_dsn())
 
 
 def test_an_evicted_worker_stores_nothing_and_loses_nothing(tmp_path: Any, broker: Any) -> None:
     """Worker a stops heartbeating (as a starved process would) and is evicted, but it
     still fetches from its old partitions: those batches are fenced, not stored. When a
     is back, it rebuilds the state it had not stored, and every event is stored once."""
-    from oppchain.broker import create_topics
-    from sinks.clickhouse import close_embedded, connect
-    from sinks.migrations import migrate
-
-    settings = Settings(
-        data_dir=tmp_path,
-        brokers=broker.bootstrap,
-        clickhouse_dsn=f"chdb://{tmp_path / 'ch'}",
-        topic_prefix="fence.",
-        group_id="fence-group",
-        partitions=4,
-        session_timeout_ms=2000,
-        heartbeat_interval_ms=200,
-        batch_max_records=200,
-        batch_linger_ms=20,
-    )
-    create_topics(broker.bootstrap, {t: 4 for t in settings.topics.values()})
-    client = connect(settings.resolved_dsn())
-    migrate(client)
+    timing = {"session_timeout_ms": 2000, "heartbeat_interval_ms": 200}
+    batches = {"batch_max_records": 200, "batch_linger_ms": 20}
     world = generate(5, 365, events=3000, workspaces=8, bad_fraction=0.01)
-    workers: list[Pipeline] = []
 
-    async def scenario() -> None:
-        # Client ids order the members, so the range assignor gives a partitions 0 and 1.
-        a, b = (make_pipeline(settings.model_copy(update={"app_id": n})) for n in "ab")
-        workers.extend([a, b])
-        task_a = asyncio.ensure_future(a.run())
-        task_b = asyncio.ensure_future(b.run())
-        await _owning(a, 60)
-        await _owning(b, 60)
-        assert a.owned == {0, 1} and a.consumer is not None and b.consumer is not None
-        coordinator = a.consumer._coordinator
-        resume = asyncio.Event()
+    with _group(tmp_path, broker, "fence", 4, **timing, **batches) as (settings, client, workers):
 
-        async def silent() -> bool:  # a starved worker: no heartbeat until resumed
-            await resume.wait()
-            del coordinator._do_heartbeat
-            return True
+        async def scenario() -> None:
+            # Client ids order the members, so the range assignor gives a partitions 0, 1.
+            a, task_a = _start(settings.model_copy(update={"app_id": "a"}), workers)
+            b, task_b = _start(settings.model_copy(update={"app_id": "b"}), workers)
+            await _owning(a)
+            await _owning(b)
+            assert a.owned == {0, 1} and a.consumer is not None and b.consumer is not None
+            coordinator = a.consumer._coordinator
+            resume = asyncio.Event()
 
-        coordinator._do_heartbeat = silent
-        deadline = time.monotonic() + 60
-        while len(b.owned) < settings.partitions:  # the group moved on without a
-            assert time.monotonic() < deadline, b.owned
-            await asyncio.sleep(0.05)
-        # b consumes nothing until the group rebalances again, so when a gets 0 and 1
-        # back, no one has committed on them, and a must still rebuild their state.
-        b.consumer.pause(*b.consumer.assignment())
-        await asyncio.to_thread(produce, settings, world.events)
-        while not a.fenced_batches:  # a fetched from its old partitions, and was fenced
-            assert time.monotonic() < deadline + 60
-            await asyncio.sleep(0.05)
-        resume.set()
-        await _wait(client, len(world.events), 120)
-        assert a.owned == {0, 1}
-        await _stop(a, task_a)
-        await _stop(b, task_b)
+            async def silent() -> bool:  # a starved worker: no heartbeat until resumed
+                await resume.wait()
+                del coordinator._do_heartbeat
+                return True
 
-    try:
+            coordinator._do_heartbeat = silent
+            deadline = time.monotonic() + 60
+            while len(b.owned) < settings.partitions:  # the group moved on without a
+                assert time.monotonic() < deadline, b.owned
+                await asyncio.sleep(0.05)
+            # b consumes nothing until the group rebalances again, so when a gets 0 and 1
+            # back, no one has committed on them, and a must still rebuild their state.
+            b.consumer.pause(*b.consumer.assignment())
+            await asyncio.to_thread(produce, settings, world.events)
+            while not a.fenced_batches:  # a fetched from its old partitions: fenced
+                assert time.monotonic() < deadline + 60
+                await asyncio.sleep(0.05)
+            resume.set()
+            await _wait(client, len(world.events), 120)
+            assert a.owned == {0, 1}
+            await _stop(a, task_a)
+            await _stop(b, task_b)
+
         asyncio.run(scenario())
         a = workers[0]
         assert a.fenced_batches > 0 and a.batches > 0, (a.fenced_batches, a.batches)
         assert _accounted(client) == len(world.events)
-        stored = scalar(client, "SELECT count() FROM touchpoints") + scalar(
-            client, "SELECT count() FROM crm_events"
-        )
-        assert stored == world.truth["counts"]["valid"]  # no event stored twice
+        assert _stored_rows(client) == world.truth["counts"]["valid"]  # none stored twice
         assert scalar(client, "SELECT count() FROM dead_letters") == world.truth["counts"]["bad"]
-    finally:
-        for worker in workers:
-            worker.close()
-        close_embedded(settings.resolved_dsn())
