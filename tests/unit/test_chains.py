@@ -3,34 +3,20 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from schemas.events import EVENT_ADAPTER, Envelope
+from schemas.events import Envelope
 from streams.domain.chains import Opportunity, chain_row, lead_before, select_chain_touches
 from streams.domain.identity import IdentityGraph
 from streams.domain.journeys import Journeys, merge_touches
 from streams.domain.touches import Touch, touch_from_event, touch_subject_keys
+from tests.unit.domain_events import T0, ev
 
-T0 = datetime(2024, 1, 1, tzinfo=UTC)
 DAY = 86400
 BASE = int(T0.timestamp())
-_ids = itertools.count()
-
-
-def ev(event_type: str, day: float, event_id: str | None = None, **fields: Any) -> Envelope:
-    raw = {
-        "event_type": event_type,
-        "event_id": event_id or f"e{next(_ids)}",
-        "occurred_at": T0 + timedelta(days=day),
-        "source": "test",
-        "workspace": "w",
-        **fields,
-    }
-    event: Envelope = EVENT_ADAPTER.validate_python(raw)
-    return event
 
 
 def social(day: float, action: str = "like", handle: str | None = "alice", **kw: Any) -> Envelope:

@@ -18,7 +18,7 @@ from streams.domain.rows import (
     TOUCH_PERSON_COLUMNS,
 )
 from streams.domain.state import WorkspaceState
-from tests.unit.state_events import T0, created, ev, like, signed, story, versions
+from tests.unit.domain_events import T0, created, ev, like, signed, story, versions
 
 
 def test_rows_use_the_declared_columns() -> None:

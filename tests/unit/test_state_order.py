@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from schemas.events import Envelope
 from streams.domain.config import DomainConfig
 from streams.domain.state import WorkspaceState
-from tests.unit.state_events import created, ev, like, signed
+from tests.unit.domain_events import created, ev, like, signed
 
 HANDLES = [f"h{i}" for i in range(6)]
 CONTACTS = ["C0", "C1", "C2"]

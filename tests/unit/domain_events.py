@@ -1,4 +1,4 @@
-"""Event builders for the WorkspaceState tests: one workspace "w", days after T0."""
+"""Event builders for the domain tests: one workspace "w", times in days after T0."""
 
 from __future__ import annotations
 
