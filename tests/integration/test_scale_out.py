@@ -20,6 +20,7 @@ import pytest
 from oppchain.generator import generate
 from oppchain.settings import Settings
 from streams.pipeline import Pipeline
+from tests.groups import group_settings, migrated_clickhouse
 from tests.integration.harness import ACCOUNTED, make_pipeline, produce, scalar
 
 pytestmark = pytest.mark.integration
@@ -27,33 +28,18 @@ pytestmark = pytest.mark.integration
 
 @contextmanager
 def _group(
-    tmp_path: Any, broker: Any, name: str, partitions: int, **overrides: Any
+    tmp_path: Any, broker: Any, **overrides: Any
 ) -> Iterator[tuple[Settings, Any, list[Pipeline]]]:
-    """Settings, topics and a migrated embedded ClickHouse for one consumer group, and
-    a list for the workers the test starts: they and the database are closed at the end."""
-    from oppchain.broker import create_topics
-    from sinks.clickhouse import close_embedded, connect
-    from sinks.migrations import migrate
-
-    settings = Settings(
-        data_dir=tmp_path,
-        brokers=broker.bootstrap,
-        clickhouse_dsn=f"chdb://{tmp_path / 'ch'}",
-        topic_prefix=f"{name}.",
-        group_id=f"{name}-group",
-        partitions=partitions,
-        **overrides,
-    )
-    create_topics(broker.bootstrap, {t: partitions for t in settings.topics.values()})
-    client = connect(settings.resolved_dsn())
-    migrate(client)
+    """A group's settings and migrated database, and a list for the workers the test
+    starts: they and the database are closed at the end."""
+    settings = group_settings(tmp_path, broker.bootstrap, **overrides)
     workers: list[Pipeline] = []
-    try:
-        yield settings, client, workers
-    finally:
-        for worker in workers:
-            worker.close()
-        close_embedded(settings.resolved_dsn())
+    with migrated_clickhouse(settings) as client:
+        try:
+            yield settings, client, workers
+        finally:
+            for worker in workers:
+                worker.close()
 
 
 def _start(settings: Settings, workers: list[Pipeline]) -> tuple[Pipeline, asyncio.Task[None]]:
@@ -110,7 +96,7 @@ def test_two_workers_with_a_restart_end_exact(tmp_path: Any, broker: Any) -> Non
     truth = world.truth["opportunities"]
     third = len(world.events) // 3
 
-    with _group(tmp_path, broker, "scale", 6, **timing, **batches) as (settings, client, workers):
+    with _group(tmp_path, broker, partitions=6, **timing, **batches) as (settings, client, workers):
 
         async def scenario() -> None:
             a, task_a = _start(settings, workers)
@@ -144,7 +130,7 @@ def test_a_worker_stopping_while_its_group_rebalances_stops(tmp_path: Any, broke
     """Worker a leaves; worker b is still storing its last batch when the group rebalances,
     so b's revoke callback waits for that store while b shuts down."""
     timing = {"session_timeout_ms": 3000, "heartbeat_interval_ms": 100}
-    with _group(tmp_path, broker, "leave", 2, **timing) as (settings, _client, workers):
+    with _group(tmp_path, broker, partitions=2, **timing) as (settings, _client, workers):
 
         async def scenario() -> None:
             a, task_a = _start(settings, workers)
@@ -169,7 +155,7 @@ def test_an_evicted_worker_stores_nothing_and_loses_nothing(tmp_path: Any, broke
     batches = {"batch_max_records": 200, "batch_linger_ms": 20}
     world = generate(5, 365, events=3000, workspaces=8, bad_fraction=0.01)
 
-    with _group(tmp_path, broker, "fence", 4, **timing, **batches) as (settings, client, workers):
+    with _group(tmp_path, broker, partitions=4, **timing, **batches) as (settings, client, workers):
 
         async def scenario() -> None:
             # Client ids order the members, so the range assignor gives a partitions 0, 1.
