@@ -211,7 +211,6 @@ def _concat(parts: list[Any]) -> Any:
     parts = [p for p in parts if len(p)]
     if len(parts) <= 1:
         return parts[0] if parts else []
-        return parts[0]
     if isinstance(parts[0], list):
         return [row for part in parts for row in part]
     import pyarrow as pa
