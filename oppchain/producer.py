@@ -15,11 +15,12 @@ from typing import Any
 
 import orjson
 from kafka import KafkaProducer
+from kafka.errors import KafkaError
 
 from oppchain.settings import Settings
 from schemas.codec import decode_batch, encode
 from schemas.events import EVENT_TYPES, Envelope, family_of
-from schemas.privacy import pseudonymize
+from schemas.privacy import pseudonymize, redact_emails
 from streams.routing import message_key, partition_for
 
 
@@ -69,7 +70,11 @@ class EventProducer:
     def send(self, event: Envelope | dict[str, Any]) -> Any:
         """Validate (hashing clear emails) and send one event; raise InvalidEvent."""
         raw = event if isinstance(event, dict) else event.model_dump(mode="json")
-        payload = orjson.dumps(raw)
+        return self.send_json(orjson.dumps(raw))
+
+    def send_json(self, payload: bytes) -> Any:
+        """``send`` for an event as JSON bytes; anything but a valid event object
+        raises InvalidEvent."""
         decoded, failures = decode_batch([payload], secret=self.secret)
         if failures:
             raise InvalidEvent(f"{failures[0].reason}: {failures[0].detail}")
@@ -81,13 +86,10 @@ class EventProducer:
         )
 
     def send_raw(self, payload: bytes) -> Any:
-        """Send bytes as they are, routed by what can be read of them."""
-        try:
-            raw = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            raw = None
-        if isinstance(raw, dict):
-            pseudonymize(raw, self.secret)
+        """Send bytes unvalidated, routed by what can be read of them; clear emails
+        are hashed (or, where the bytes cannot be read as an event, masked) first."""
+        payload, raw = raw_payload(payload, self.secret)
+        if raw is not None:
             workspace = raw.get("workspace")
             topic = self._topic_for(raw.get("event_type"))
         else:
@@ -108,9 +110,12 @@ class EventProducer:
             if not line:
                 continue
             try:
-                future = self.send(orjson.loads(line)) if validate else self.send_raw(line)
-            except (InvalidEvent, orjson.JSONDecodeError) as exc:
+                future = self.send_json(line) if validate else self.send_raw(line)
+            except InvalidEvent as exc:
                 report.invalid.append((number, str(exc)[:300]))
+                continue
+            except KafkaError as exc:  # refused before sending: too large, no metadata...
+                report.failed.append((number, f"{type(exc).__name__}: {exc}"[:300]))
                 continue
             pending.append((number, future))
         self._producer.flush()
@@ -127,3 +132,24 @@ class EventProducer:
 
     def close(self) -> None:
         self._producer.close()
+
+
+def raw_payload(payload: bytes, secret: bytes) -> tuple[bytes, dict[str, Any] | None]:
+    """The bytes ``send_raw`` sends, and the JSON object read from them (None if
+    there is none). An object is re-encoded only when an email was hashed in it;
+    other bytes keep their form, with anything like an email masked (hashing
+    needs the workspace's salt)."""
+    try:
+        raw = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        raw = None
+    if not isinstance(raw, dict):
+        return redact_emails(payload), None
+    if not isinstance(raw.get("workspace"), str):  # no salt to hash with
+        return redact_emails(payload), raw
+    if b"@" in payload:
+        before = orjson.dumps(raw)
+        after = orjson.dumps(pseudonymize(raw, secret))
+        if after != before:
+            payload = after
+    return payload, raw
