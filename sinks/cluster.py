@@ -296,9 +296,9 @@ def applied_on_cluster(client: Any, cluster: str, database: str) -> dict[str, st
         use_database=False,
     )
     client.command(ledger_sql(cluster, database), use_database=False)
-    rows = client.query(
-        f"SELECT id, checksum FROM {database}.{MIGRATIONS_TABLE.name} FINAL", use_database=False
-    ).result_rows
+    # The name is qualified: ``query`` has no ``use_database`` (only ``command`` has).
+    rows = client.query(f"SELECT id, checksum FROM {database}.{MIGRATIONS_TABLE.name} FINAL")
+    rows = rows.result_rows
     return {row[0]: row[1] for row in rows}
 
 

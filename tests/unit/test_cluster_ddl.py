@@ -3,6 +3,7 @@ of every statement by the real ClickHouse engine (chdb)."""
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import clickhouse_connect
 import pytest
+from clickhouse_connect.driver.client import Client
 
 from sinks.cluster import (
     cluster_statements,
@@ -229,6 +231,12 @@ def test_split_dsn() -> None:
     assert split_dsn("https://ch:8443") == ("https://ch:8443", "default")
 
 
+def _accepted(method: Any, *args: Any, **kwargs: Any) -> inspect.BoundArguments:
+    """The call bound to clickhouse-connect's own signature: a fake that took
+    arguments the real client refuses would hide a crash on a real server."""
+    return inspect.signature(method).bind(None, *args, **kwargs)
+
+
 class FakeClient:
     """Records what a ClickHouse client would be asked to do."""
 
@@ -236,17 +244,20 @@ class FakeClient:
         self.commands: list[str] = []
         self.ledger: list[list[Any]] = []
 
-    def command(self, sql: str, use_database: bool = True) -> None:
-        assert use_database is False
-        self.commands.append(sql)
+    def command(self, *args: Any, **kwargs: Any) -> None:
+        call = _accepted(Client.command, *args, **kwargs).arguments
+        assert call["use_database"] is False
+        self.commands.append(call["cmd"])
 
-    def query(self, sql: str, use_database: bool = True) -> Any:
-        assert sql == "SELECT id, checksum FROM oppchain.schema_migrations FINAL"
+    def query(self, *args: Any, **kwargs: Any) -> Any:
+        call = _accepted(Client.query, *args, **kwargs).arguments
+        assert call["query"] == "SELECT id, checksum FROM oppchain.schema_migrations FINAL"
         return type("Result", (), {"result_rows": [(r[0], r[1]) for r in self.ledger]})()
 
-    def insert(
-        self, table: str, rows: list[list[Any]], column_names: list[str], database: str
-    ) -> None:
+    def insert(self, *args: Any, **kwargs: Any) -> None:
+        call = _accepted(Client.insert, *args, **kwargs).arguments
+        table, rows = call["table"], call["data"]
+        database, column_names = call["database"], call["column_names"]
         assert (table, database, column_names) == (
             "schema_migrations",
             DB,
