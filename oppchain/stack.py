@@ -43,6 +43,15 @@ class Stack:
         return self.settings.resolved_dsn()
 
     def start(self) -> Stack:
+        """Start every part; a part that fails stops those already started (the
+        broker runs in its own session and would outlive this process)."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> Stack:
         data_dir = self.settings.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
         if not self.settings.brokers:
