@@ -34,13 +34,22 @@ class PipelineService(Service):
     async def on_start(self) -> None:
         self._task = asyncio.ensure_future(self.pipeline.run())
 
+    async def finished(self) -> None:
+        """Return (or raise) when the pipeline ends without being asked to: the
+        worker must then end too, not stay up consuming nothing."""
+        assert self._task is not None, "the service has not started"
+        await asyncio.shield(self._task)
+        if not self.pipeline.stopping.is_set():
+            raise RuntimeError("the pipeline stopped on its own")
+
     async def on_stop(self) -> None:
         self.pipeline.stopping.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(self._task, timeout=30)
-            except (TimeoutError, asyncio.CancelledError):
-                self._task.cancel()
+        if self._task is None or self._task.done():
+            return  # an error it ended with was raised by ``finished``
+        try:
+            await asyncio.wait_for(self._task, timeout=30)
+        except (TimeoutError, asyncio.CancelledError):
+            self._task.cancel()
 
 
 def create_app(settings: Settings, bootstrap: str, pipeline: Pipeline | None = None) -> faust.App:
@@ -66,6 +75,7 @@ def create_app(settings: Settings, bootstrap: str, pipeline: Pipeline | None = N
     service = PipelineService(pipeline, loop=None)
     app.service(service)  # type: ignore[arg-type]
     app.pipeline = pipeline  # type: ignore[attr-defined]
+    app.pipeline_service = service  # type: ignore[attr-defined]  (run_app watches it)
 
     @app.timer(interval=settings.markov_interval_s, on_leader=False)  # type: ignore[untyped-decorator]
     async def data_driven_attribution() -> None:

@@ -143,12 +143,32 @@ class ProcessingPool:
     def _child_of(self, workspace: str) -> int:
         return partition_for(workspace, self.settings.partitions) % self.size
 
+    def _exchange(self, requests: list[tuple[_Child, str, tuple[Any, ...]]]) -> list[Any]:
+        """Send each request, then read every reply in order, and raise the first
+        failure only then: a reply left unread would answer the next request."""
+        pending: list[_Child] = []
+        failures: list[BaseException] = []
+        for child, method, args in requests:
+            try:
+                child.send(method, *args)
+                pending.append(child)
+            except OSError:
+                pending.append(child)  # gone: reading from it says how it exited
+            except Exception as exc:  # nothing was written (it could not be pickled)
+                failures.append(exc)
+        replies = []
+        for child in pending:
+            try:
+                replies.append(child.receive())
+            except ProcessingError as exc:
+                failures.append(exc)
+        if failures:
+            raise failures[0]
+        return replies
+
     def _all(self, method: str, *args: Any) -> list[Any]:
         with self._lock:
-            children = self._started()
-            for child in children:
-                child.send(method, *args)
-            return [child.receive() for child in children]
+            return self._exchange([(c, method, args) for c in self._started()])
 
     def process(self, records: Sequence[Record], now: datetime | None = None) -> BatchResult:
         shares: list[list[Record]] = [[] for _ in range(self.size)]
@@ -156,10 +176,8 @@ class ProcessingPool:
             shares[record.partition % self.size].append(record)
         with self._lock:
             children = self._started()
-            busy = [(c, s) for c, s in zip(children, shares, strict=True) if s]
-            for child, share in busy:
-                child.send("process", share, now)
-            results: list[BatchResult] = [child.receive() for child, _ in busy]
+            busy = [(c, "process", (s, now)) for c, s in zip(children, shares, strict=True) if s]
+            results: list[BatchResult] = self._exchange(busy)
         merged = BatchResult({}, [], 0, 0)
         for result in results:
             for name, rows in result.rows.items():

@@ -124,3 +124,17 @@ def test_a_failed_or_killed_process_is_an_error_not_a_silence(settings: Settings
         pool.close()
     with pytest.raises(ProcessingError, match="closed"):
         pool.workspaces()
+
+
+def test_one_failed_child_leaves_every_pipe_in_step(settings: Settings) -> None:
+    pool = ProcessingPool(settings, 2)
+    try:
+        first, second = pool._started()
+        with pytest.raises(ProcessingError, match="AttributeError"):
+            pool._exchange([(first, "no_such_method", ()), (second, "stats", ())])
+        # The second child's reply was read with the failure, so it does not
+        # answer the next request in place of its own reply.
+        assert pool.workspaces() == []
+        assert _counts(pool.stats()) == (0, 0)
+    finally:
+        pool.close()
