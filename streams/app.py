@@ -74,8 +74,9 @@ def create_app(settings: Settings, bootstrap: str, pipeline: Pipeline | None = N
         pipeline = Pipeline(settings, bootstrap, sink)
     service = PipelineService(pipeline, loop=None)
     app.service(service)  # type: ignore[arg-type]
+    # run_app watches the service: the worker ends when the pipeline does.
     app.pipeline = pipeline  # type: ignore[attr-defined]
-    app.pipeline_service = service  # type: ignore[attr-defined]  (run_app watches it)
+    app.pipeline_service = service  # type: ignore[attr-defined]
 
     @app.timer(interval=settings.markov_interval_s, on_leader=False)  # type: ignore[untyped-decorator]
     async def data_driven_attribution() -> None:
