@@ -39,13 +39,13 @@ command: ``erase_command``.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from oppchain.erase_apply import apply, count, rebuild_rollups
-from oppchain.erase_catalog import discover
+from oppchain.erase_catalog import TableInfo, discover
 from oppchain.erase_hash import event_hash, keyed_hash
 from oppchain.erase_plan import TablePlan, plan
 from oppchain.erase_scope import EraseError, resolve
@@ -95,6 +95,26 @@ def _has_tables(client: Any, names: Iterable[str]) -> bool:
     return {r[0] for r in rows} == wanted
 
 
+POSITION = ("event_id", "source_topic", "source_partition", "source_offset")
+
+
+def _positions(
+    client: Any, tables: Sequence[TableInfo], plans: Sequence[TablePlan]
+) -> set[tuple[str, str, int, int]]:
+    """Kafka positions of the rows to delete outside the event stores (whose
+    positions are the subject's lineage)."""
+    by_name = {t.name: t for t in tables}
+    found: set[tuple[str, str, int, int]] = set()
+    for p in plans:
+        info = by_name[p.table]
+        if not p.delete_where or info.is_event_store or not set(POSITION) <= set(info.columns):
+            continue
+        columns = ", ".join(POSITION)
+        rows = query_rows(client, f"SELECT {columns} FROM {p.table} WHERE {p.delete_where}")
+        found |= {(r[0], r[1], int(r[2]), int(r[3])) for r in rows}
+    return found
+
+
 def erase(
     client: Any,
     secret: bytes,
@@ -124,6 +144,7 @@ def erase(
     erasure_id = uuid.uuid4().hex
     rebuilt: list[str] = []
     if not dry_run:
+        subject.other_positions = _positions(client, tables, plans)
         apply(client, plans, removed, redacted)
         rebuilt = rebuild_rollups(client, workspace, {t for t, n in removed.items() if n})
         record(client, secret, subject, erasure_id, person or key or "", removed, redacted, now)

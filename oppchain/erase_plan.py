@@ -11,6 +11,15 @@ from oppchain.erase_sql import NEEDLES_PER_CALL, sql_in
 from sinks.spec import quote
 
 
+def _workspaces(table: TableInfo, workspace: str) -> str:
+    """A dead letter that could not be read has no workspace (''), yet its payload
+    may name the person: tables with such payloads are searched there too."""
+    unreadable = any(column_role(c) == "payload" for c in table.columns.values())
+    if unreadable and not table.is_event_store:
+        return f"workspace IN ({quote(workspace)}, '')"
+    return f"workspace = {quote(workspace)}"
+
+
 @dataclass
 class TablePlan:
     table: str
@@ -66,7 +75,7 @@ def plan(tables: Sequence[TableInfo], subject: Subject) -> list[TablePlan]:
         if parts:
             where = ("(" + " OR ".join(parts) + ")") if len(parts) > 1 else parts[0]
             if scoped:
-                where = f"workspace = {quote(ws)} AND {where}"
+                where = f"{_workspaces(table, ws)} AND {where}"
         if where or blank:
             plans.append(TablePlan(table.name, where, blank))
     return plans

@@ -40,6 +40,9 @@ class Subject:
     events: set[str] = field(default_factory=set)
     # (event_id, source_topic, source_partition, source_offset) of each erased event
     lineage: dict[str, tuple[str, int, int]] = field(default_factory=dict)
+    # the same, of the other rows with a Kafka position that go (dead letters,
+    # dropped duplicates), so that reconciliation still accounts for those messages
+    other_positions: set[tuple[str, str, int, int]] = field(default_factory=set)
 
     def size(self) -> tuple[int, ...]:
         return tuple(

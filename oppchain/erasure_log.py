@@ -56,9 +56,11 @@ def record(
             "rows_redacted",
         ],
     )
+    positions = {(e, *position) for e, position in subject.lineage.items()}
+    positions |= subject.other_positions
     rows = [
         [erasure_id, ws, event_hash(secret, ws, event_id), topic, partition, offset]
-        for event_id, (topic, partition, offset) in sorted(subject.lineage.items())
+        for event_id, topic, partition, offset in sorted(positions)
     ]
     if rows:
         client.insert(

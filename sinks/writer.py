@@ -1,8 +1,8 @@
 """Batched, idempotent, retrying inserts into ClickHouse.
 
 One ``write`` per consumed batch: every table gets one columnar (Arrow) insert
-carrying an ``insert_deduplication_token`` derived from its rows, so a retry of
-the same batch after a timeout cannot double it. Derived tables are written
+carrying an ``insert_deduplication_token``, random per write call and reused by its
+retries, so a retry after a timeout cannot double it. Derived tables are written
 before raw facts: if the process dies in between, the redelivered events are
 not yet in the event store, are applied again and produce the same versions.
 """
@@ -35,6 +35,7 @@ WRITE_ORDER = (
     "crm_events",
     "dead_letters",
     "ingest_duplicates",
+    "erased_events",
     "channel_attribution",
 )
 

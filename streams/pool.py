@@ -106,6 +106,9 @@ class _Child:
         count: int = self.call("rebuild_payloads", list(payloads))
         return count
 
+    def forget(self, workspace: str, erased: dict[str, str]) -> None:
+        self.call("forget", workspace, erased)
+
 
 def _stop(children: list[_Child]) -> None:
     for child in children:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from oppchain.collector import collector_paused, settle
+from oppchain.erase_hash import event_hash
 from oppchain.settings import Settings
 from schemas.codec import decode_batch
 from schemas.events import Event
@@ -85,6 +86,8 @@ class Processor:
     seen: dict[str, SeenIds] = field(default_factory=lambda: defaultdict(SeenIds))
     counters: Counters = field(default_factory=Counters)
     secret: bytes | None = None
+    # workspace -> keyed hash of an erased event's id -> its erasure (``forget``)
+    erased: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def _secret(self) -> bytes:
         if self.secret is None:
@@ -110,7 +113,13 @@ class Processor:
         fresh: dict[str, list[Valid]] = defaultdict(list)
         duplicates = 0
         dropped: list[dict[str, Any]] = []
+        erased: list[dict[str, Any]] = []
         for item in valid:
+            gone = self._erased_row(item)
+            if gone is not None:  # redelivered after its erasure: its position is recorded
+                duplicates += 1
+                erased.append(gone)
+                continue
             if not self.seen[item.event.workspace].add(item.event.event_id):
                 duplicates += 1
                 dropped.append(
@@ -141,10 +150,34 @@ class Processor:
         rows["dead_letters"] = [row for _, row in dead]
         if dropped:
             rows["ingest_duplicates"] = dropped
+        if erased:
+            rows["erased_events"] = erased
         stored = sum(len(v) for v in fresh.values())
         result = BatchResult(dict(rows), dead, stored, duplicates)
         count(self.counters, len(records), result)
         return result
+
+    def forget(self, workspace: str, erased: dict[str, str]) -> None:
+        """The workspace's erased events (keyed hash -> erasure id): a redelivered
+        one is dropped as a duplicate instead of being stored again."""
+        self.erased[workspace] = erased
+
+    def _erased_row(self, item: Valid) -> dict[str, Any] | None:
+        erased = self.erased.get(item.event.workspace)
+        if not erased:
+            return None
+        hashed = event_hash(self._secret(), item.event.workspace, item.event.event_id)
+        erasure_id = erased.get(hashed)
+        if erasure_id is None:
+            return None
+        return {
+            "erasure_id": erasure_id,
+            "workspace": item.event.workspace,
+            "event_hash": hashed,
+            "source_topic": item.record.topic,
+            "source_partition": item.record.partition,
+            "source_offset": item.record.offset,
+        }
 
     def rebuild(self, events: Iterable[Event]) -> int:
         """Replay stored events (in event-time order) into state, emitting nothing."""
@@ -173,6 +206,7 @@ class Processor:
         for workspace in workspaces:
             self.states.pop(workspace, None)
             self.seen.pop(workspace, None)
+            self.erased.pop(workspace, None)
 
     def workspaces(self) -> list[str]:
         return sorted(self.states)

@@ -17,6 +17,8 @@ Query = Callable[[str], list[tuple[Any, ...]]]
 class Rebuildable(Protocol):
     def rebuild_payloads(self, payloads: Sequence[bytes]) -> int: ...
 
+    def forget(self, workspace: str, erased: dict[str, str]) -> None: ...
+
 
 CHUNK = 20000
 
@@ -36,9 +38,23 @@ def replay(
     query: Query,
     workspaces: Sequence[str] | None = None,
 ) -> int:
-    """Fold the stored events into ``target``'s state; return how many."""
+    """Fold the stored events into ``target``'s state, and tell it which events of
+    those workspaces were erased (so a redelivery is not stored again); return how
+    many events were folded in."""
     payloads = [r[0].encode() for r in query(stored_events_sql(workspaces))]
-    return sum(
+    total = sum(
         target.rebuild_payloads(payloads[start : start + CHUNK])
         for start in range(0, len(payloads), CHUNK)
     )
+    erased: dict[str, dict[str, str]] = {w: {} for w in workspaces or ()}
+    for workspace, hashed, erasure_id in query(erased_events_sql(workspaces)):
+        erased.setdefault(workspace, {})[hashed] = erasure_id
+    for workspace, hashes in erased.items():
+        target.forget(workspace, hashes)
+    return total
+
+
+def erased_events_sql(workspaces: Sequence[str] | None = None) -> str:
+    """(workspace, keyed hash of the event id, erasure id) of the erased events."""
+    where = f" WHERE workspace IN ({', '.join(quote(w) for w in workspaces)})" if workspaces else ""
+    return f"SELECT DISTINCT workspace, event_hash, erasure_id FROM erased_events{where}"

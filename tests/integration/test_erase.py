@@ -26,7 +26,7 @@ from streams.processor import Processor
 pytestmark = pytest.mark.integration
 
 
-def _load(settings: Settings, client: Any) -> None:
+def _load(settings: Settings, client: Any) -> list[Record]:
     world = generate(3, 365, events=6000, bad_fraction=0.01)
     records = [Record("oppchain.social", 0, i, None, line) for i, line in enumerate(world.events)]
     processor = Processor(settings)
@@ -35,6 +35,7 @@ def _load(settings: Settings, client: Any) -> None:
         sink.write(processor.process(records[start : start + 5000]).rows)
     for table in PRIVACY_TABLES:
         client.command(table.create_sql())
+    return records
 
 
 def _counts(client: Any) -> dict[str, int]:
@@ -116,7 +117,10 @@ def test_erase_removes_person_everywhere(settings: Settings, clickhouse: Any) ->
         if table in ("erasures", "erased_events", "touchpoints_daily", "karma_daily"):
             continue
         assert before[table] - after[table] == report.rows_removed.get(table, 0), table
-    assert after["erasures"] == 1 and after["erased_events"] == report.events
+    # Every erased message is accounted: events, dead letters and dropped duplicates.
+    others = sum(report.rows_removed.get(t, 0) for t in ("dead_letters", "ingest_duplicates"))
+    assert others > 0  # the world's bad and duplicated messages include some of theirs
+    assert after["erasures"] == 1 and after["erased_events"] == report.events + others
     # Rollups were recomputed without the erased touches.
     ws = quote(workspace)
     touches = client.query(
@@ -154,3 +158,105 @@ def test_erase_removes_person_everywhere(settings: Settings, clickhouse: Any) ->
     # Erasing again finds nothing and changes nothing.
     again = erase(client, secret, workspace, person)
     assert again.rows_removed == {} and again.complete
+
+
+def _first_chain_person(client: Any) -> tuple[str, str]:
+    workspace, person = client.query(
+        "SELECT workspace, person_id FROM opportunity_chains "
+        "ORDER BY workspace, opportunity_id LIMIT 1"
+    ).result_rows[0]
+    return workspace, person
+
+
+def _dead_letter(offset: int, payload: str) -> dict[str, Any]:
+    """A message that could not be read: no workspace, no event id."""
+    return {
+        "dead_at": datetime(2026, 6, 1, tzinfo=UTC),
+        "reason": "invalid_json",
+        "detail": "truncated",
+        "source_topic": "oppchain.social",
+        "source_partition": 7,
+        "source_offset": offset,
+        "message_key": "",
+        "event_id": "",
+        "workspace": "",
+        "payload_bytes": len(payload),
+        "payload": payload,
+    }
+
+
+def _positions(client: Any, table: str) -> set[tuple[str, int, int]]:
+    rows = client.query(
+        f"SELECT source_topic, source_partition, source_offset FROM {table}"
+    ).result_rows
+    return {(t, int(p), int(o)) for t, p, o in rows}
+
+
+def test_unreadable_dead_letters_and_duplicates_go_and_stay_accounted(
+    settings: Settings, clickhouse: Any
+) -> None:
+    client = clickhouse
+    _load(settings, client)
+    workspace, person = _first_chain_person(client)
+    subject = resolve(client, workspace, person)
+    handle = sorted(k for k in subject.keys if not k.startswith(("crm:", "email:")))[0]
+    value = handle.split(":", 1)[1]
+    event_id = sorted(subject.events)[0]
+    duplicate = {
+        "dropped_at": datetime(2026, 6, 1, tzinfo=UTC),
+        "workspace": workspace,
+        "event_id": event_id,
+        "source_topic": "oppchain.social",
+        "source_partition": 9,
+        "source_offset": 123,
+    }
+    ClickHouseSink(lambda: client).write(
+        {
+            "dead_letters": [
+                _dead_letter(1, '{"handle": "' + value + '", "note": "x'),
+                _dead_letter(2, '{"handle": "somebody-else", "note": "x'),
+            ],
+            "ingest_duplicates": [duplicate],
+        }
+    )
+
+    report = erase(client, settings.secret_bytes(), workspace, person)
+
+    assert report.complete, report.rows_remaining
+    dead = _positions(client, "dead_letters")
+    assert ("oppchain.social", 7, 1) not in dead and ("oppchain.social", 7, 2) in dead
+    assert ("oppchain.social", 9, 123) not in _positions(client, "ingest_duplicates")
+    # Reconciliation still accounts for both messages: their positions are recorded.
+    erased = _positions(client, "erased_events")
+    assert {("oppchain.social", 7, 1), ("oppchain.social", 9, 123)} <= erased
+    assert len(erased) == report.events + report.rows_removed["dead_letters"] + 1
+
+
+def test_a_redelivered_erased_event_is_not_stored_again(
+    settings: Settings, clickhouse: Any
+) -> None:
+    client = clickhouse
+    records = _load(settings, client)
+    workspace, person = _first_chain_person(client)
+    subject = resolve(client, workspace, person)
+    report = erase(client, settings.secret_bytes(), workspace, person)
+    assert report.complete and report.events == len(subject.events)
+
+    # A worker rebuilt after the erasure; the topic is then read again from the start.
+    sink = ClickHouseSink(lambda: client)
+    processor = Processor(settings)
+    workspaces = [
+        r[0] for r in client.query("SELECT DISTINCT workspace FROM crm_events").result_rows
+    ]
+    processor.replay(sink.query, workspaces)
+    erased = [records[offset] for _, _, offset in subject.lineage.values()]
+    result = processor.process(erased)
+    assert (result.valid, result.duplicates) == (0, len(erased))
+    assert "touchpoints" not in result.rows and "crm_events" not in result.rows
+    assert "ingest_duplicates" not in result.rows  # which would hold the erased ids again
+    assert len(result.rows["erased_events"]) == len(erased)
+    before = _positions(client, "erased_events")
+    sink.write(result.rows)
+    assert _positions(client, "erased_events") == before  # the same positions, once
+    # Every other event is still a duplicate of what is stored, as before.
+    assert processor.process(records[:500]).valid == 0
