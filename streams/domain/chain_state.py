@@ -43,13 +43,14 @@ class ChainState:
 
     def _note_horizon(self, opp: Opportunity) -> None:
         horizon = opp.version_horizon
-        if horizon is None or opp.contact_key is None:
+        if horizon is None:
             return
-        known = self._contact_horizons.get(opp.contact_key, ALWAYS)
-        self._contact_horizons[opp.contact_key] = max(known, horizon)
-        if opp.account_id is not None:
-            known = self._account_horizons.get(opp.account_id, ALWAYS)
-            self._account_horizons[opp.account_id] = max(known, horizon)
+        for key in opp.contact_keys:  # all of them: each counts towards the version
+            known = self._contact_horizons.get(key, ALWAYS)
+            self._contact_horizons[key] = max(known, horizon)
+        for account in opp.account_ids:
+            known = self._account_horizons.get(account, ALWAYS)
+            self._account_horizons[account] = max(known, horizon)
 
     def _may_change_a_chain(self, person: str, at: int) -> bool:
         """False when no opportunity of the person's keys or accounts has a horizon
@@ -105,12 +106,22 @@ class ChainState:
         return person, persons
 
     def _version(self, opp: Opportunity) -> int:
-        person, persons = self._scope(opp)
+        """Counted over every contact and account the opportunity ever named, not
+        only the current scope, so that no change of scope lowers it."""
         horizon = opp.version_horizon
-        assert horizon is not None and opp.contact_key is not None
-        leads = lead_before(self._leads.get(opp.contact_key, {}).values(), opp.created_at)[1]
+        assert horizon is not None
+        holders = {self.graph.person_of(key) for key in opp.contact_keys}
+        persons = set(holders)
+        for account in opp.account_ids:
+            persons |= self.graph.persons_of_account(account)
+        # Leads up to the latest creation (which never moves back), not the earliest.
+        latest = opp.created[0] if opp.created is not None else None
+        leads = sum(
+            lead_before(self._leads.get(k, {}).values(), latest)[1] for k in opp.contact_keys
+        )
         touches = sum(self.journeys.count_until(p, horizon) for p in persons)
-        return chain_version(opp, leads, self.graph.size_of(person), touches)
+        keys = sum(self.graph.size_of(p) for p in holders)
+        return chain_version(opp, leads, keys, touches)
 
     def chain_touches(self, opp: Opportunity) -> list[Touch]:
         """The chain's touches: scope journeys merged, windowed and capped."""

@@ -32,9 +32,11 @@ class Opportunity:
 
     __slots__ = (
         "account_id",
+        "account_ids",
         "amount",
         "close",
         "contact_key",
+        "contact_keys",
         "created",
         "created_at",
         "currency",
@@ -53,6 +55,10 @@ class Opportunity:
         self.created_at: int | None = None
         self.contact_key: str | None = None
         self.account_id: str | None = None
+        # Every contact and account an opportunity_created named: versions count the
+        # events of all of them, so that a change of contact cannot lower a version.
+        self.contact_keys: set[str] = set()
+        self.account_ids: set[str] = set()
         self.kind = ""
         self.opportunity_type = ""
         self.amount = 0.0
@@ -78,6 +84,9 @@ class Opportunity:
         if self.last_milestone_at is None or at > self.last_milestone_at:
             self.last_milestone_at = at
         if isinstance(event, OpportunityCreated):
+            self.contact_keys.add(contact_key(event.contact_id))
+            if event.account_id is not None:
+                self.account_ids.add(event.account_id)
             self.created_at = at if self.created_at is None else min(self.created_at, at)
             if self.created is None or stamp > self.created:
                 self.created = stamp
@@ -149,11 +158,13 @@ def lead_before(leads: Iterable[int], created_at: int | None) -> tuple[int | Non
 
 
 def chain_version(opp: Opportunity, leads: int, identity_keys: int, touches: int) -> int:
-    """Milestones + leads before creation + identity keys of the opportunity's
-    person + touches in scope up to ``version_horizon`` (before window trimming).
+    """Milestones + leads up to the latest creation + identity keys + touches up
+    to ``version_horizon`` (before window trimming), of every contact and account
+    the opportunity ever named (and the persons holding them).
 
-    Every term only grows as events are added, so versions are monotone; the
-    identity term makes a merge that changes ``person_id`` a new version.
+    Every term only grows as events are added, so versions are monotone: a newer
+    opportunity_created that names another contact, or moves the creation before
+    a lead, raises the version, as a merge that changes ``person_id`` does.
     """
     return len(opp.milestone_ids) + leads + identity_keys + touches
 

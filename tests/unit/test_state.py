@@ -129,6 +129,48 @@ def test_late_lead_makes_a_new_version() -> None:
     )
 
 
+def _recreated(day: float, oid: str, contact: str) -> Envelope:
+    """Another opportunity_created for ``oid`` (a CRM correction), with its own id."""
+    return ev(
+        "opportunity_created",
+        day,
+        kind="monetary",
+        opportunity_id=oid,
+        contact_id=contact,
+        opportunity_type="deal",
+        amount=1000.0,
+    )
+
+
+def test_a_newer_creation_naming_another_contact_raises_the_version() -> None:
+    state = WorkspaceState("w")
+    handles = [{"platform": "x", "handle": "alice"}]
+    first = state.apply(
+        [
+            ev("contact_upserted", 0, contact_id="C1", handles=handles),
+            *(like(day, "alice") for day in range(1, 9)),
+            created(10, "O1", "C1"),
+        ]
+    )
+    [before] = first.opportunity_chains
+    [after] = state.apply([_recreated(11, "O1", "C2")]).opportunity_chains
+    # C2 has no touches: the new chain is shorter, yet its version is higher, so the
+    # latest-version views show it and not the chain of C1.
+    assert (before["touch_count"], after["touch_count"]) == (8, 0)
+    assert after["version"] > before["version"]
+
+
+def test_a_late_earlier_creation_before_the_lead_is_a_new_version() -> None:
+    state = WorkspaceState("w")
+    lead = ev("lead_created", 4, lead_id="L1", contact_id="C1")
+    [before] = state.apply([lead, created(5, "O1", "C1")]).opportunity_chains
+    [after] = state.apply([_recreated(3, "O1", "C1")]).opportunity_chains
+    assert before["lead_created_at"] == T0 + timedelta(days=4)
+    assert after["lead_created_at"] is None  # the lead now comes after the creation
+    assert after["opportunity_created_at"] == T0 + timedelta(days=3)
+    assert after["version"] > before["version"]
+
+
 def test_b2b_chain_spans_the_account() -> None:
     state = WorkspaceState("w")
     state.apply(
