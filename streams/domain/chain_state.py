@@ -185,6 +185,15 @@ class ChainState:
 
     # -- data-driven attribution input -------------------------------------
 
+    def _markov_unit(self, opp: Opportunity, contact: str) -> tuple[str, str]:
+        """The opportunity's account; without one, the account its person belongs
+        to (a person in an account has no path of their own), else the person."""
+        if opp.account_id is not None:
+            return ("account", opp.account_id)
+        person = self.graph.person_of(contact)
+        account = self.graph.account_of(person) or min(self.graph.accounts_of(person), default=None)
+        return ("person", person) if account is None else ("account", account)
+
     def markov_paths(self) -> list[Path]:
         """One path per account (B2B) or per person outside any account.
 
@@ -195,12 +204,7 @@ class ChainState:
         won: dict[tuple[str, str], list[Opportunity]] = {}
         for opp in self.opportunities.values():
             if opp.status == "won" and opp.contact_key is not None:
-                unit = (
-                    ("account", opp.account_id)
-                    if opp.account_id is not None
-                    else ("person", self.graph.person_of(opp.contact_key))
-                )
-                won.setdefault(unit, []).append(opp)
+                won.setdefault(self._markov_unit(opp, opp.contact_key), []).append(opp)
         units: dict[tuple[str, str], set[str]] = {
             ("account", a): set(self.graph.persons_of_account(a)) for a in self.graph.accounts()
         }

@@ -261,6 +261,22 @@ def test_markov_paths_converting_and_null() -> None:
     assert paths[("x", "x")].nulls == 1 and paths[("x", "x")].conversions == 0
 
 
+def test_a_win_without_an_account_converts_the_path_of_its_persons_account() -> None:
+    state = WorkspaceState("w")
+    handles = [{"platform": "x", "handle": "alice"}]
+    state.apply(
+        [
+            ev("contact_upserted", 0, contact_id="C1", account_id="A", handles=handles),
+            like(1, "alice"),
+            like(2, "alice"),
+            created(3, "O1", "C1"),  # no account on the opportunity
+            signed(4, "O1"),
+        ]
+    )
+    [path] = state.markov_paths()
+    assert (path.channels, path.conversions, path.nulls, path.value) == (("x", "x"), 1, 0, 1200.0)
+
+
 def test_memory_per_person_is_small() -> None:
     state = WorkspaceState("w")
     events: list[Envelope] = []
