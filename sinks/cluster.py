@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from sinks.migrations import MIGRATIONS, MIGRATIONS_TABLE, Migration
-from sinks.spec import Backfill, Drop, Table, View, quote
+from sinks.spec import AlterSettings, Backfill, Drop, Table, View, quote
 
 ZOOKEEPER_PREFIX = "/clickhouse/tables"
 LOCAL_SUFFIX = "_local"
@@ -211,6 +211,18 @@ def drop_sql(drop: Drop, cluster: str, database: str) -> list[str]:
     ]
 
 
+def alter_settings_sql(alter: AlterSettings, cluster: str, database: str) -> str:
+    """Settings belong to the replicated ``_local`` tables (a Distributed table has
+    none), mapped like a new table's: ``non_replicated_deduplication_window`` becomes
+    ``replicated_deduplication_window``."""
+    local = replace(
+        alter,
+        table=f"{database}.{alter.table}{LOCAL_SUFFIX}",
+        settings=_replicated_settings(alter.settings),
+    )
+    return _on_cluster(local.sql(), f"ALTER TABLE {local.table}", cluster)
+
+
 def backfill_sql(backfill: Backfill, database: str, tables: set[str], views: set[str]) -> str:
     """Run once, on one node, through the Distributed tables (which route the rows)."""
     select = _qualify(backfill.select, database, tables, views, local=False)
@@ -256,6 +268,8 @@ def cluster_statements(
             statements.append(view_sql(op, cluster, database, known_tables, known_views))
         elif isinstance(op, Drop):
             statements.extend(drop_sql(op, cluster, database))
+        elif isinstance(op, AlterSettings):
+            statements.append(alter_settings_sql(op, cluster, database))
         elif isinstance(op, Backfill):
             if backfill:
                 statements.append(backfill_sql(op, database, known_tables, known_views))

@@ -1,7 +1,8 @@
 """Ordered, recorded, idempotent migrations. A migration only lists operations.
 
 Each operation is a table or view from the registry (its CREATE is derived
-from the spec) or a raw statement. Applied ids are recorded in
+from the spec), a drop, a backfill, a settings change of an existing table, or a
+raw statement. Applied ids are recorded in
 ``schema_migrations``; running ``migrate`` twice does nothing the second time.
 """
 
@@ -9,14 +10,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sinks.spec import Backfill, Column, Drop, Table, View
+from sinks.spec import AlterSettings, Backfill, Column, Drop, Table, View
 from sinks.tables import chains, ingest, privacy, relationships
+from sinks.tables.common import deduplicated
 
-Operation = Table | View | Drop | Backfill | str
+Operation = Table | View | Drop | Backfill | AlterSettings | str
 
 MIGRATIONS_TABLE = Table(
     name="schema_migrations",
@@ -43,6 +45,28 @@ class Migration:
         return hashlib.sha256("\n;\n".join(self.statements()).encode()).hexdigest()
 
 
+# Tables 0001-0008 created without ``non_replicated_deduplication_window``: on a
+# single server (chdb) they kept a retried insert (same insert_deduplication_token)
+# twice, materialized-view targets included. 0009 gives them the window; every table
+# created since carries it in its spec. Only the ledger below is left as it is: it
+# is written once per migration, without retries, and read with FINAL.
+DEDUPLICATED_BY_0009 = (
+    "identity_merges",
+    "identity_refusals",
+    "opportunity_chains",
+    "channel_attribution",
+    "relationships",
+    "relationships_daily",
+    "karma_ledger",
+    "authenticity_flags",
+    "touchpoints_daily",
+    "karma_daily",
+    "erasures",
+    "erased_events",
+    "ingest_duplicates",
+    "attribution_credit_sets",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_ingest", ingest.TABLES),
     Migration("0002_identity_chains_attribution", (*chains.TABLES, *chains.VIEWS)),
@@ -60,7 +84,15 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0007_relationships_daily_in_clickhouse", (relationships.RELATIONSHIPS_DAILY_MV,)),
     Migration(
         "0008_ring_engagement_counts_each_event_once",
-        (Drop("VIEW", "ring_engagement_share"), relationships.RING_ENGAGEMENT_SHARE),
+        (Drop("VIEW", "ring_engagement_share"), relationships.RING_ENGAGEMENT_SHARE_0008),
+    ),
+    Migration(
+        "0009_retried_inserts_deduplicated_everywhere_flagged_handles_once",
+        (
+            *(AlterSettings(name, deduplicated()) for name in DEDUPLICATED_BY_0009),
+            Drop("VIEW", "ring_engagement_share"),
+            relationships.RING_ENGAGEMENT_SHARE,
+        ),
     ),
 )
 
@@ -98,8 +130,9 @@ def migrate(client: Any, migrations: Sequence[Migration] = MIGRATIONS) -> list[s
 
 
 def _current(kind: type[Table] | type[View]) -> list[Any]:
-    """Tables (or views) as the migrations leave them: dropped ones are gone and a
-    later definition of a name replaces the earlier one."""
+    """Tables (or views) as the migrations leave them: dropped ones are gone, a
+    later definition of a name replaces the earlier one, and altered settings are
+    merged into the table's."""
     found: dict[str, Any] = {}
     for migration in MIGRATIONS:
         for op in migration.operations:
@@ -108,6 +141,9 @@ def _current(kind: type[Table] | type[View]) -> list[Any]:
                 found[op.name] = op
             elif isinstance(op, Drop):
                 found.pop(op.name, None)
+            elif isinstance(op, AlterSettings) and isinstance(found.get(op.table), Table):
+                was = found[op.table]
+                found[op.table] = replace(was, settings={**was.settings, **op.settings})
     return list(found.values())
 
 

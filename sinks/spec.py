@@ -155,6 +155,29 @@ class Backfill:
         return f"INSERT INTO {self.target} ({', '.join(self.columns)})\n{self.select.strip()}"
 
 
+@dataclass(frozen=True)
+class AlterSettings:
+    """Changes settings of a table an earlier migration created (the spec keeps the
+    text that migration used; the settings it has now are the spec's plus these)."""
+
+    table: str
+    settings: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        if not self.settings:
+            raise ValueError(f"AlterSettings on {self.table}: no settings")
+        ident = r"[A-Za-z_][A-Za-z0-9_]*"
+        if not re.fullmatch(rf"(?:{ident}\.)?{ident}", self.table):
+            raise ValueError(f"AlterSettings: not a table name: {self.table!r}")
+        for key in self.settings:
+            if not re.fullmatch(ident, key):
+                raise ValueError(f"AlterSettings on {self.table}: not a setting name: {key!r}")
+
+    def sql(self) -> str:
+        pairs = ", ".join(f"{k} = {v}" for k, v in sorted(self.settings.items()))
+        return f"ALTER TABLE {self.table} MODIFY SETTING {pairs}"
+
+
 def quote(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 

@@ -28,3 +28,13 @@ VERSION = Column(
 COMPUTED_AT = Column("computed_at", TS, "When this version was computed (processing time)")
 
 LINEAGE = (SOURCE_TOPIC, SOURCE_PARTITION, SOURCE_OFFSET, INGESTED_AT)
+
+# Settings of every MergeTree table the pipeline or a materialized view writes, from
+# migration 0009 on: without a window a non-replicated table ignores the
+# insert_deduplication_token a retried insert carries, and stores the rows twice.
+DEDUPLICATION_WINDOW = 1000
+
+
+def deduplicated() -> dict[str, int]:
+    """Settings for a new table's spec (a fresh dict: specs must not share one)."""
+    return {"non_replicated_deduplication_window": DEDUPLICATION_WINDOW}

@@ -178,7 +178,9 @@ GROUP BY workspace, kind, opportunity_type
 )
 
 
-def _ring_engagement_share(comment: str, touchpoints: str) -> View:
+def _ring_engagement_share(
+    comment: str, touchpoints: str, flags: str = "workspace, own_account, subject_key"
+) -> View:
     return View(
         "ring_engagement_share",
         comment,
@@ -189,7 +191,7 @@ SELECT t.workspace AS workspace,
     round(flagged_touches / inbound_touches, 4) AS flagged_share
 FROM (SELECT workspace, own_account AS own, identity_key
       FROM {touchpoints} WHERE direction = 'inbound' AND platform != '') AS t
-LEFT JOIN (SELECT workspace, own_account, subject_key FROM authenticity_flags_latest
+LEFT JOIN (SELECT {flags} FROM authenticity_flags_latest
            WHERE flag IN ('reciprocity_ring', 'engagement_pod')) AS f
     ON t.workspace = f.workspace AND t.identity_key = f.subject_key
 GROUP BY workspace
@@ -204,10 +206,19 @@ RING_ENGAGEMENT_SHARE_0004 = _ring_engagement_share(
     "the won value their touches were credited under linear attribution.",
     "touchpoints",
 )
-RING_ENGAGEMENT_SHARE = _ring_engagement_share(
+# As migration 0008 created it: each event once, but joined to every flag row of the
+# handle (one per flag and own account), so a handle flagged twice counted each of its
+# touches twice. 0009 replaces it.
+RING_ENGAGEMENT_SHARE_0008 = _ring_engagement_share(
     "Share of inbound touches (each event once) coming from handles flagged in "
     "reciprocity rings or engagement pods, per workspace.",
     "touchpoints FINAL",
+)
+RING_ENGAGEMENT_SHARE = _ring_engagement_share(
+    "Share of inbound touches (each event once) coming from handles flagged in "
+    "reciprocity rings or engagement pods (for any own account), per workspace.",
+    "touchpoints FINAL",
+    "DISTINCT workspace, subject_key",
 )
 
 VIEWS_0004 = (*_VIEWS, RING_ENGAGEMENT_SHARE_0004)

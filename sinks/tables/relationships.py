@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from sinks.spec import Column, Table, View
 from sinks.tables.common import ACCOUNT_ID, PERSON_ID, TS, WORKSPACE
-from sinks.tables.relationship_views import RING_ENGAGEMENT_SHARE, VIEWS, VIEWS_0004
+from sinks.tables.relationship_views import (
+    RING_ENGAGEMENT_SHARE,
+    RING_ENGAGEMENT_SHARE_0008,
+    VIEWS,
+    VIEWS_0004,
+)
 from sinks.tables.rollups import KARMA_DAILY, ROLLUPS, TOUCHPOINTS_DAILY, Rollup
 
 __all__ = [
@@ -22,6 +27,7 @@ __all__ = [
     "RELATIONSHIPS_DAILY",
     "RELATIONSHIPS_DAILY_MV",
     "RING_ENGAGEMENT_SHARE",
+    "RING_ENGAGEMENT_SHARE_0008",
     "ROLLUPS",
     "TABLES",
     "TOUCHPOINTS_DAILY",

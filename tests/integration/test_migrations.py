@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from oppchain.settings import Settings
 from sinks.clickhouse import close_embedded, connect
-from sinks.migrations import MIGRATIONS, migrate
+from sinks.migrations import MIGRATIONS, migrate, table
+from sinks.writer import Backoff, ClickHouseSink
 from streams.domain.rows import CREDIT_COLUMNS
+
+MIGRATION_0009 = "0009_retried_inserts_deduplicated_everywhere_flagged_handles_once"
 
 
 def _at(day: int) -> datetime:
@@ -79,7 +83,151 @@ def test_ring_engagement_share_counts_a_twice_stored_event_once(settings: Settin
         )
         share = "SELECT inbound_touches, flagged_touches, flagged_share FROM ring_engagement_share"
         assert client.query(share).result_rows == [(3, 2, 0.6667)]
-        assert migrate(client) == ["0008_ring_engagement_counts_each_event_once"]
+        assert migrate(client, MIGRATIONS[:8]) == ["0008_ring_engagement_counts_each_event_once"]
+        assert client.query(share).result_rows == [(2, 1, 0.5)]
+    finally:
+        close_embedded(dsn)
+
+
+class LandsThenTimesOut:
+    """A client whose first insert into each table lands, then fails as a timeout
+    would: the sink retries it with the same insert_deduplication_token."""
+
+    def __init__(self, client: Any, failed: set[str]) -> None:
+        self._client = client
+        self._failed = failed
+
+    def insert_arrow(self, name: str, arrow: Any, settings: dict[str, str]) -> None:
+        self._client.insert_arrow(name, arrow, settings=settings)
+        if name not in self._failed:
+            self._failed.add(name)
+            raise TimeoutError(f"insert into {name}: no answer")
+
+
+def _row(name: str, **values: Any) -> dict[str, Any]:
+    """A row of ``name`` with every inserted column: ``values``, else an empty value."""
+    empty = {"String": "", "UInt32": 0, "Float64": 0.0, "Bool": False}
+    row: dict[str, Any] = {}
+    for column in table(name).columns:
+        if not column.inserted:
+            continue
+        kind = column.type.removeprefix("LowCardinality(").rstrip(")")
+        if column.name in values:
+            row[column.name] = values[column.name]
+        elif kind.startswith("Array"):
+            row[column.name] = []
+        elif kind.startswith("DateTime"):
+            row[column.name] = _at(1)
+        else:
+            row[column.name] = empty.get(kind, 0)
+    return row
+
+
+def _retried_write(client: Any, n: int) -> int:
+    """Write a batch of one touchpoint and one Markov run (``n`` tells them apart)
+    whose inserts land and time out once each; return the retries."""
+    failed: set[str] = set()
+    sink = ClickHouseSink(
+        lambda: LandsThenTimesOut(client, failed), backoff=Backoff(first_s=0.0, max_s=0.0)
+    )
+    touch = _row(
+        "touchpoints",
+        workspace="w",
+        event_id=f"e{n}",
+        occurred_at=_at(n),
+        platform="x",
+        channel="x",
+        identity_key=f"x:p{n}",
+        person_id=f"p{n}",
+        direction="inbound",
+        action="like",
+        intent="neutral",
+        ingested_at=_at(20),
+    )
+    run = _row(
+        "channel_attribution",
+        run_id=f"r{n}",
+        run_at=_at(n),
+        workspace="w",
+        model="markov_order_1",
+        channel="x",
+        removal_effect=1.0,
+        share=1.0,
+        paths_total=1,
+        paths_converting=1,
+    )
+    assert sink.write({"touchpoints": [touch], "channel_attribution": [run]}) == {
+        "touchpoints": 1,
+        "channel_attribution": 1,
+    }
+    return sink.retries
+
+
+def test_a_retried_insert_is_stored_once_in_every_table_from_0009(settings: Settings) -> None:
+    """A retry reuses its insert's token. Before 0009 only the raw tables had a
+    deduplication window: the rollup filled from touchpoints and channel_attribution
+    kept the retry too."""
+    dsn = settings.resolved_dsn()
+    client = connect(dsn)
+    daily = "SELECT day, sum(touches) FROM touchpoints_daily GROUP BY day ORDER BY day"
+    runs = "SELECT run_id, count() FROM channel_attribution GROUP BY run_id ORDER BY run_id"
+    latest = "SELECT run_id, sum(share) FROM channel_attribution_latest GROUP BY run_id"
+    try:
+        migrate(client, MIGRATIONS[:8])
+        assert _retried_write(client, 1) == 2
+        assert client.query("SELECT count() FROM touchpoints").result_rows == [(1,)]
+        assert client.query(daily).result_rows == [(_at(1).date(), 2)]
+        assert client.query(runs).result_rows == [("r1", 2)]
+        assert client.query(latest).result_rows == [("r1", 2.0)]
+
+        assert migrate(client) == [MIGRATION_0009]
+        assert _retried_write(client, 2) == 2
+        assert client.query("SELECT count() FROM touchpoints").result_rows == [(2,)]
+        assert client.query(daily).result_rows == [(_at(1).date(), 2), (_at(2).date(), 1)]
+        assert client.query(runs).result_rows == [("r1", 2), ("r2", 1)]
+        assert client.query(latest).result_rows == [("r2", 1.0)]
+    finally:
+        close_embedded(dsn)
+
+
+def test_ring_engagement_share_counts_a_handle_flagged_several_times_once(
+    settings: Settings,
+) -> None:
+    """0008's view joined every flag row of a handle (one per flag and own account):
+    a handle flagged three times counted each of its touches three times."""
+    dsn = settings.resolved_dsn()
+    client = connect(dsn)
+    touch = ["workspace", "event_id", "occurred_at", "platform", "identity_key", "direction"]
+    flag = ["workspace", "flag", "own_account", "subject_key", "flagged", "as_of"]
+    try:
+        migrate(client, MIGRATIONS[:8])
+        client.insert(
+            "touchpoints",
+            [
+                ("w", "e1", _at(1), "x", "x:ring", "inbound", _at(5)),
+                ("w", "e2", _at(2), "x", "x:fan", "inbound", _at(5)),
+            ],
+            column_names=[*touch, "ingested_at"],
+        )
+        client.insert(
+            "authenticity_flags",
+            [
+                ("w", "reciprocity_ring", "x:us", "x:ring", True, _at(3)),
+                ("w", "engagement_pod", "x:us", "x:ring", True, _at(3)),
+                ("w", "reciprocity_ring", "x:brand", "x:ring", True, _at(3)),
+                ("w", "engagement_pod", "x:us", "x:fan", True, _at(3)),
+            ],
+            column_names=flag,
+        )
+        # x:fan's flag was lifted later: it is not flagged now
+        client.insert(
+            "authenticity_flags",
+            [("w", "engagement_pod", "x:us", "x:fan", False, _at(4))],
+            column_names=flag,
+        )
+        share = "SELECT inbound_touches, flagged_touches, flagged_share FROM ring_engagement_share"
+        assert client.query(share).result_rows == [(4, 3, 0.75)]
+        assert migrate(client) == [MIGRATION_0009]
         assert client.query(share).result_rows == [(2, 1, 0.5)]
     finally:
         close_embedded(dsn)

@@ -23,7 +23,7 @@ from sinks.cluster import (
     view_sql,
 )
 from sinks.migrations import MIGRATIONS, Migration, all_tables
-from sinks.spec import Backfill, Column, Drop, Table, View
+from sinks.spec import AlterSettings, Backfill, Column, Drop, Table, View
 
 CLUSTER, DB = "oc", "oppchain"
 
@@ -167,7 +167,10 @@ def test_every_migration_renders_two_statements_per_table_and_one_per_view() -> 
         views = [op for op in ops if isinstance(op, View)]
         drops = [2 if op.kind == "TABLE" else 1 for op in ops if isinstance(op, Drop)]
         backfills = [op for op in ops if isinstance(op, Backfill)]
-        assert len(statements) == 2 * len(tables) + len(views) + sum(drops) + len(backfills)
+        alters = [op for op in ops if isinstance(op, AlterSettings)]
+        assert len(statements) == (
+            2 * len(tables) + len(views) + sum(drops) + len(backfills) + len(alters)
+        )
         schema = [s for s in statements if not s.startswith("INSERT INTO ")]
         assert len(schema) == len(statements) - len(backfills)
         assert all(" ON CLUSTER oc" in s.splitlines()[0] for s in schema)
@@ -183,6 +186,22 @@ def test_a_dropped_table_goes_with_its_local_tables_and_backfills_run_once() -> 
     assert f"FROM {DB}.attribution_credits FINAL" in backfill
     again = cluster_statements(migration, CLUSTER, DB, backfill=False)
     assert again == [s for s in statements if s != backfill]
+
+
+def test_altered_settings_go_to_the_replicated_local_tables() -> None:
+    """0009 gives the single-server tables a deduplication window; on the cluster the
+    ``_local`` tables get its replicated counterpart (what a new table gets)."""
+    [migration] = [m for m in MIGRATIONS if m.id.startswith("0009_")]
+    alters = [s for s in cluster_statements(migration, CLUSTER, DB) if s.startswith("ALTER")]
+    assert len(alters) > 1
+    assert alters == [
+        f"ALTER TABLE {DB}.{op.table}_local ON CLUSTER oc "
+        "MODIFY SETTING replicated_deduplication_window = 1000"
+        for op in migration.operations
+        if isinstance(op, AlterSettings)
+    ]
+    with pytest.raises(ValueError, match="not a table name"):
+        AlterSettings("x; DROP TABLE y", {"a": 1})
 
 
 def test_sharding_key_and_rollup_engines() -> None:

@@ -1,13 +1,17 @@
 """Applied migrations never change: databases in the field recorded these checksums.
 
 A change to a table or view that a past migration created belongs in a new migration
-(0008 replaced 0004's ``ring_engagement_share`` this way); this test fails when a
-shared definition changes under an old migration.
+(0008 replaced 0004's ``ring_engagement_share`` this way, 0009 altered the settings of
+the tables 0001-0008 created); this test fails when a shared definition changes under
+an old migration.
 """
 
 from __future__ import annotations
 
-from sinks.migrations import MIGRATIONS
+import re
+
+from sinks.migrations import MIGRATIONS, MIGRATIONS_TABLE, all_tables
+from sinks.spec import AlterSettings, Drop, Table
 
 RECORDED = {
     "0001_ingest": "b42861b43e99fae3ab413378302c2a43ab538708500a1ee14d6fe30e5deae443",
@@ -32,7 +36,12 @@ RECORDED = {
     "0008_ring_engagement_counts_each_event_once": (
         "482f8e16d996c472cf8893333136d32ad04a078b42bb763b47e26c977abe16ed"
     ),
+    "0009_retried_inserts_deduplicated_everywhere_flagged_handles_once": (
+        "71aa8721f8f3863c3df0449439f2600ea610f9d5721af37a3ac1a27ebed5a7ac"
+    ),
 }
+
+WINDOW = "non_replicated_deduplication_window"
 
 
 def test_recorded_migrations_keep_their_checksums() -> None:
@@ -42,3 +51,37 @@ def test_recorded_migrations_keep_their_checksums() -> None:
 
 def test_every_migration_is_recorded_here() -> None:
     assert [m.id for m in MIGRATIONS] == list(RECORDED)
+
+
+def _merge_tree(table: Table) -> bool:
+    return re.match(r"\w*MergeTree\b", table.engine) is not None
+
+
+def test_every_table_written_to_deduplicates_a_retried_insert() -> None:
+    """Without a window a non-replicated table ignores insert_deduplication_token
+    (docs/decisions.md section 4): every MergeTree table but the migration ledger
+    has one, as created or as altered by a later migration."""
+    missing = [
+        t.name
+        for t in all_tables()
+        if _merge_tree(t) and t.name != MIGRATIONS_TABLE.name and not t.settings.get(WINDOW)
+    ]
+    assert missing == []
+
+
+def test_tables_created_from_0009_on_carry_the_window_in_their_spec() -> None:
+    since = [m for m in MIGRATIONS if m.id >= "0009"]
+    created = [op for m in since for op in m.operations if isinstance(op, Table)]
+    assert [t.name for t in created if _merge_tree(t) and not t.settings.get(WINDOW)] == []
+
+
+def test_settings_are_altered_on_tables_that_exist() -> None:
+    existing: set[str] = {MIGRATIONS_TABLE.name}
+    for migration in MIGRATIONS:
+        for op in migration.operations:
+            if isinstance(op, Table):
+                existing.add(op.name)
+            elif isinstance(op, Drop) and op.kind == "TABLE":
+                existing.discard(op.name)
+            elif isinstance(op, AlterSettings):
+                assert op.table in existing, (migration.id, op.table)
