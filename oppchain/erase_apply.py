@@ -78,7 +78,10 @@ def rebuild_rollups(client: Any, workspace: str, sources: set[str]) -> list[str]
             )
             command(
                 client,
-                f"INSERT INTO {target.group(1)} ({names}) SELECT {names} FROM ({body})",
+                # Not deduplicated: identical rows inserted before (the window keeps
+                # their hashes) would make a server drop this whole block.
+                f"INSERT INTO {target.group(1)} ({names}) SELECT {names} FROM ({body}) "
+                "SETTINGS insert_deduplicate = 0",
             )
             rebuilt.append(target.group(1))
     return sorted(rebuilt)
