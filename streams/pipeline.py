@@ -37,6 +37,7 @@ from streams.routing import partition_for
 log = logging.getLogger(__name__)
 
 ERASURE_POLL_S = 5.0
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -57,8 +58,9 @@ class Pipeline:
     _fenced: bool = False
     _assignments: int = 0
     _in_flight: asyncio.Task[None] | None = None
+    erasures_applied: int = 0
     _erasures_checked: float = 0.0
-    _erased_after: datetime = field(default_factory=lambda: datetime.now(UTC))
+    _erasures_seen: set[str] | None = None  # ids of the erasures already reflected
 
     def __post_init__(self) -> None:
         if self.processor is None:
@@ -167,7 +169,8 @@ class Pipeline:
     async def _forget_erased(self) -> None:
         """Rebuild the owned workspaces in which a person was erased since the last look:
         the erased events are gone from ClickHouse, so the rebuilt state no longer
-        holds them."""
+        holds them. Erasures are told apart by id, not by time: ``erased_at`` comes
+        from the clock of the host that ran the erasure."""
         from oppchain.erase import erasures_since
 
         now = time.monotonic()
@@ -175,20 +178,27 @@ class Pipeline:
             return
         self._erasures_checked = now
         try:
-            notices = await asyncio.to_thread(erasures_since, self.sink._conn(), self._erased_after)
+            notices = await asyncio.to_thread(erasures_since, self.sink._conn(), _EPOCH)
         except Exception as exc:  # the sink's retries cover the data path
             log.warning("could not read erasures: %s", exc)
             return
-        if not notices:
+        if self._erasures_seen is None:  # at start: the rebuild on assignment reads them
+            self._erasures_seen = {e.erasure_id for e in notices}
+            return
+        new = [e for e in notices if e.erasure_id not in self._erasures_seen]
+        if not new:
             return
         assert self.processor is not None
-        self._erased_after = notices[-1].erased_at
         n = self.settings.partitions
-        owned = {partition_for(e.workspace, n) for e in notices} & self.owned
-        if owned:
+        erased = sorted({e.workspace for e in new if partition_for(e.workspace, n) in self.owned})
+        if erased:
             await self.drain()
-            await asyncio.to_thread(self.processor.drop, {e.workspace for e in notices})
-            await asyncio.to_thread(self.rebuild, owned)
+            await asyncio.to_thread(self.processor.drop, erased)
+            total = await asyncio.to_thread(self.processor.replay, self.sink.query, erased)
+            await asyncio.to_thread(self.processor.settle)
+            log.info("erasure: rebuilt %d workspaces from %d stored events", len(erased), total)
+        self._erasures_seen |= {e.erasure_id for e in new}
+        self.erasures_applied += len(new)
 
     async def step(self) -> int:
         assert self.consumer is not None
