@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from schemas.events import (
+    Action,
     ContactUpserted,
     Direction,
     EmailExchanged,
@@ -203,8 +204,10 @@ class WorkspaceState(ChainState):
         by_person: dict[str, list[Touch]] = {}
         events: dict[str, Envelope] = {}
         for event in ordered:
-            if isinstance(event, SocialInteraction) and event.handle is None:
-                self.authenticity.observe(event)  # a post: deduplicated there
+            if isinstance(event, SocialInteraction) and (
+                event.handle is None or event.action is Action.post
+            ):
+                self.authenticity.observe(event)  # not a touch (a post: deduplicated there)
             touch = touch_from_event(event, self.graph)
             if touch is not None:
                 person = self.graph.person_of(touch_subject_keys(event)[0])

@@ -117,6 +117,16 @@ def test_pods_act_in_lockstep_on_our_posts_whatever_the_order() -> None:
     assert {m for (f, _, m) in flags[0] if f == POD} == {f"x:p{m}" for m in range(4)}
 
 
+@pytest.mark.parametrize("handle", [None, "bob"])
+def test_posts_count_for_broadcast_only_with_or_without_a_handle(handle: str | None) -> None:
+    state = WorkspaceState("w")
+    state.apply(
+        [social(m * 60, handle, "outbound", "post", content_ref=f"p{m}") for m in range(12)]
+    )
+    broadcast = {(f, own) for (f, own, _) in state.authenticity.flags if f == "broadcast_only"}
+    assert broadcast == {("broadcast_only", "x:us")}
+
+
 def test_authentic_credits_give_flagged_touches_nothing() -> None:
     from schemas.events import ContactUpserted, ContractSigned, OpportunityCreated
 
