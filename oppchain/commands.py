@@ -74,7 +74,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from exc
         print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
         return 0
-    applied = migrate(connect(settings.resolved_dsn()))
+    try:
+        applied = migrate(connect(settings.resolved_dsn()))
+    except ValueError as exc:  # an applied migration changed
+        raise UsageError(str(exc)) from exc
     print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
     return 0
 

@@ -111,9 +111,22 @@ def applied(client: Any) -> dict[str, str]:
     return {row[0]: row[1] for row in rows}
 
 
+class ChangedMigration(ValueError):
+    """An applied migration's statements differ from the ones it was applied with."""
+
+
 def migrate(client: Any, migrations: Sequence[Migration] = MIGRATIONS) -> list[str]:
-    """Apply pending migrations in order; return the ids applied now."""
+    """Apply pending migrations in order; return the ids applied now.
+
+    Refuses (before applying anything) when an applied migration has changed since:
+    the database would silently keep the old schema under the new name."""
     done = applied(client)
+    changed = [m.id for m in migrations if m.id in done and done[m.id] != m.checksum()]
+    if changed:
+        raise ChangedMigration(
+            f"applied migrations changed since: {', '.join(changed)}; "
+            "an applied migration must keep its statements (add a new one instead)"
+        )
     now: list[str] = []
     for migration in migrations:
         if migration.id in done:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from oppchain.settings import Settings
 from sinks.clickhouse import close_embedded, connect
-from sinks.migrations import MIGRATIONS, migrate, table
+from sinks.migrations import MIGRATIONS, ChangedMigration, Migration, migrate, table
 from sinks.writer import Backoff, ClickHouseSink
 from streams.domain.rows import CREDIT_COLUMNS
 
@@ -231,3 +233,19 @@ def test_ring_engagement_share_counts_a_handle_flagged_several_times_once(
         assert client.query(share).result_rows == [(2, 1, 0.5)]
     finally:
         close_embedded(dsn)
+
+
+def test_a_changed_applied_migration_is_refused_before_anything_runs(settings: Settings) -> None:
+    client = connect(settings.resolved_dsn())
+    try:
+        first = MIGRATIONS[0]
+        assert migrate(client, [first]) == [first.id]
+        changed = Migration(first.id, (*first.operations, "SELECT 1"))
+        later = Migration("9999_later", ("CREATE TABLE later (x UInt8) ENGINE = Memory",))
+        with pytest.raises(ChangedMigration, match=first.id):
+            migrate(client, [changed, later])
+        tables = client.query("SELECT name FROM system.tables WHERE name = 'later'").result_rows
+        assert tables == []  # nothing of the pending migration ran
+        assert migrate(client, [first]) == []  # unchanged: fine
+    finally:
+        close_embedded(settings.resolved_dsn())
