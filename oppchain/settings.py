@@ -82,6 +82,13 @@ class Settings(BaseSettings):
         if path is None:
             path = self.data_dir / "secret"
             if not path.exists():
+                if self.clickhouse_dsn and not self.clickhouse_dsn.startswith("chdb://"):
+                    # Shared servers: a secret made here would differ from the workers',
+                    # and every hash made with it (emails, erasures) would be wrong.
+                    raise ValueError(
+                        "a ClickHouse server is configured but no secret: set "
+                        "OPPCHAIN_SECRET or OPPCHAIN_SECRET_FILE to the pipeline's secret"
+                    )
                 _create_secret(path)
         value = path.read_text().strip()
         if not value:

@@ -6,6 +6,8 @@ import stat
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from oppchain.settings import Settings
 
 
@@ -26,3 +28,12 @@ def test_workers_starting_together_share_one_generated_secret(tmp_path: Path) ->
 def test_an_existing_secret_is_kept(tmp_path: Path) -> None:
     (tmp_path / "secret").write_text("kept\n")
     assert Settings(data_dir=tmp_path).secret_bytes() == b"kept"
+
+
+def test_no_secret_is_made_up_for_a_clickhouse_server(tmp_path: Path) -> None:
+    server = Settings(data_dir=tmp_path, clickhouse_dsn="http://clickhouse:8123/oppchain")
+    with pytest.raises(ValueError, match="OPPCHAIN_SECRET"):
+        server.secret_bytes()
+    assert not (tmp_path / "secret").exists()
+    (tmp_path / "secret").write_text("provisioned\n")  # one put there on purpose is used
+    assert server.secret_bytes() == b"provisioned"
