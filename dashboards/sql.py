@@ -18,6 +18,18 @@ def time_filter(column: str) -> str:
     return f"$__timeFilter({column})"
 
 
+def date_filter(column: str) -> str:
+    """The time picker on a ``Date`` column (the daily rollups): every UTC day the
+    range touches, the first and last (partial) days included.
+
+    ``$__timeFilter(day)`` compares the day's midnight with the range's start, so it
+    drops the first day whenever the range starts after midnight. The plugin's
+    ``$__fromTime``/``$__toTime`` are the range's ends as ``DateTime``; the rollups'
+    days are UTC days (``toDate`` of a UTC column), hence ``'UTC'``.
+    """
+    return f"{column} >= toDate($__fromTime, 'UTC') AND {column} <= toDate($__toTime, 'UTC')"
+
+
 def time_bucket(column: str) -> str:
     return f"$__timeInterval({column})"
 

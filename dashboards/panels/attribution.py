@@ -40,11 +40,12 @@ def chosen_model() -> Row:
                 "sum(credit_value) AS credited_value",
             ),
             "attribution_credits_latest",
-            where=(var_eq("model", "model"), *f.credits()),
+            where=(var_eq("model", "model"), f.OPEN_OR_WON_CHAINS, *f.credits()),
             group_by=("time", "channel"),
             order_by=("time", "channel"),
         ),
-        "When the credited touches happened (open opportunities at their estimate).",
+        "When the credited touches happened: won opportunities at their contract value, "
+        "open ones at their estimate; lost ones left out.",
         width=16,
         stacked=True,
     )

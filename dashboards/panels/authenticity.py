@@ -24,7 +24,7 @@ def vanity_vs_value() -> Row:
                         "- sumIf(touches, action = 'unfollow') AS n",
                     ),
                     "touchpoints_daily",
-                    where=("direction = 'inbound'", *f.touches("day")),
+                    where=("direction = 'inbound'", *f.rollup("day")),
                     group_by=("time",),
                 ),
                 Query(
@@ -172,7 +172,7 @@ def engagement_quality() -> Row:
         Query(
             ("toString(action) AS action_", "sum(touches) AS acts"),
             "touchpoints_daily",
-            where=("direction = 'inbound'", *f.touches("day")),
+            where=("direction = 'inbound'", *f.rollup("day")),
             group_by=("action_",),
             order_by=("acts DESC",),
         ),

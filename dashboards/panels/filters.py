@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dashboards.sql import time_filter, var_any, var_in
+from dashboards.sql import date_filter, time_filter, var_any, var_in
 
 WORKSPACE = var_in("workspace", "workspace")
 PLATFORM = var_in("platform", "platform")
@@ -14,11 +14,21 @@ WON_CHAINS = (
     "(workspace, opportunity_id) IN (SELECT workspace, opportunity_id "
     "FROM opportunity_chains_latest WHERE status = 'won')"
 )
+OPEN_OR_WON_CHAINS = (
+    "(workspace, opportunity_id) IN (SELECT workspace, opportunity_id "
+    "FROM opportunity_chains_latest WHERE status IN ('open', 'won'))"
+)
 
 
 def touches(column: str = "occurred_at") -> tuple[str, ...]:
     """Touchpoints in the time range, workspace, platform and campaign."""
     return (time_filter(column), WORKSPACE, PLATFORM, CAMPAIGN)
+
+
+def rollup(column: str = "day") -> tuple[str, ...]:
+    """Daily rollup rows (``touchpoints_daily``, ``karma_daily``) of every day the time
+    range touches, first and last included, in workspace, platform and campaign."""
+    return (date_filter(column), WORKSPACE, PLATFORM, CAMPAIGN)
 
 
 def crm(column: str = "occurred_at") -> tuple[str, ...]:

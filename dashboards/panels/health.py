@@ -8,6 +8,12 @@ from dashboards.sql import Query, cross_join, time_bucket, time_filter, union_al
 
 LAG = "dateDiff('second', occurred_at, ingested_at)"
 
+DEAD = (time_filter("dead_at"), f.WORKSPACE)
+"""Dead letters in the range and workspace. A message too broken to name its workspace
+has workspace '': it shows with "All" and is left out when workspaces are chosen (it
+cannot be told apart), which the panels' descriptions say."""
+UNREADABLE = " Unreadable messages (no workspace) show only with All workspaces."
+
 
 def _stored(table: str) -> Query:
     return Query(
@@ -34,14 +40,14 @@ def throughput() -> Row:
                         "count() AS n",
                     ),
                     "dead_letters",
-                    where=(time_filter("dead_at"),),
+                    where=DEAD,
                     group_by=("time",),
                 ),
             ),
             group_by=("time", "series"),
             order_by=("time", "series"),
         ),
-        "Rows written per table by processing time.",
+        "Rows written per table by processing time." + UNREADABLE,
         width=16,
         stacked=True,
     )
@@ -83,26 +89,40 @@ def dead_letters() -> Row:
         Query(
             ("toString(reason) AS reason_", "count() AS dead_letters"),
             "dead_letters",
-            where=(time_filter("dead_at"),),
+            where=DEAD,
             group_by=("reason_",),
             order_by=("dead_letters DESC",),
         ),
-        "Bad messages are never dropped silently: each is here with its reason.",
+        "Bad messages are never dropped silently: each is here with its reason." + UNREADABLE,
         width=8,
     )
     share = Panel(
         "Dead-letter share",
         "stat",
         Query(
-            ("dead / (dead + stored) AS dead_letter_share",),
+            ("if(dead + stored > 0, dead / (dead + stored), NULL) AS dead_letter_share",),
             cross_join(
-                Query(("count() AS dead",), "dead_letters", where=(time_filter("dead_at"),)),
+                Query(("count() AS dead",), "dead_letters", where=DEAD),
                 "d",
-                Query(("count() AS stored",), "touchpoints", where=(time_filter("ingested_at"),)),
-                "t",
+                Query(
+                    ("sum(n) AS stored",),
+                    union_all(
+                        *(
+                            Query(
+                                ("count() AS n",),
+                                table,
+                                where=(time_filter("ingested_at"), f.WORKSPACE),
+                            )
+                            for table in ("touchpoints", "crm_events")
+                        )
+                    ),
+                ),
+                "s",
             ),
         ),
-        "Dead letters against touchpoints stored in the range.",
+        "Dead letters against every message of the range: dead / (dead + events stored in "
+        "touchpoints and crm_events), as the dead letters come from the social, relationship "
+        "and CRM topics alike." + UNREADABLE,
         unit="percentunit",
         width=4,
     )
@@ -119,11 +139,11 @@ def dead_letters() -> Row:
                 "source_offset",
             ),
             "dead_letters",
-            where=(time_filter("dead_at"),),
+            where=DEAD,
             order_by=("dead_at DESC", "source_offset DESC"),
             limit=50,
         ),
-        "Where to find the original bytes on the dead-letter topic for replay.",
+        "Where to find the original bytes on the dead-letter topic for replay." + UNREADABLE,
         width=12,
     )
     return Row("Dead letters", (by_reason, share, latest))

@@ -10,7 +10,7 @@ RELATIONSHIP_EVENTS = "event_type IN ('introduction', 'meeting', 'email_exchange
 
 
 def _rollup_filters() -> tuple[str, ...]:
-    return (time_filter("day"), f.WORKSPACE, f.PLATFORM, f.CAMPAIGN)
+    return f.rollup("day")
 
 
 def karma() -> Row:

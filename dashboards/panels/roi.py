@@ -8,6 +8,10 @@ from dashboards.panels.attribution import won_value_by_channel
 from dashboards.sql import Query, cross_join, time_bucket, time_filter, union_all, var_eq
 
 COST = "event_type = 'cost_recorded'"
+CRM_EVENTS = "crm_events FINAL"
+"""Each CRM event once. crm_events is a ReplacingMergeTree on event_id: a batch stored
+twice (a rebalance window) stays doubled until a merge, so money sums read it FINAL,
+as the ``account_ltv`` and ``roi_by_channel_campaign_model`` views do."""
 
 
 def _won_value() -> Query:
@@ -18,12 +22,46 @@ def _won_value() -> Query:
     )
 
 
+def _cost_filters() -> tuple[str, ...]:
+    """Cost recorded in the range, in the workspace, platform and campaign."""
+    return (COST, *f.crm(), f.PLATFORM, f.CAMPAIGN)
+
+
 def _cost() -> Query:
-    return Query(
-        ("sum(amount) AS cost",),
-        "crm_events",
-        where=(COST, *f.crm(), f.PLATFORM, f.CAMPAIGN),
+    return Query(("sum(amount) AS cost",), CRM_EVENTS, where=_cost_filters())
+
+
+def _won_credits() -> str:
+    """Won value as credited touches, so platform and campaign filter it as they filter
+    cost: one row per touch credited under ``$model`` of every won opportunity (channel,
+    campaign, credited value, the opportunity's close time), plus the value of won
+    opportunities without touches (nothing to credit: no platform, no campaign, so they
+    count only with "All"). With "All" everywhere the rows sum to the won value."""
+    return union_all(
+        Query(
+            (
+                "c.workspace AS workspace",
+                "c.channel AS channel",
+                "c.campaign AS campaign",
+                "c.credit_value AS won",
+                "o.closed_at AS closed_at",
+            ),
+            "attribution_credits_latest AS c INNER JOIN opportunity_chains_latest AS o "
+            "ON c.workspace = o.workspace AND c.opportunity_id = o.opportunity_id",
+            where=("o.status = 'won'", var_eq("c.model", "model")),
+        ),
+        Query(
+            ("workspace", "'' AS channel", "'' AS campaign", "value AS won", "closed_at"),
+            "opportunity_chains_latest",
+            where=("status = 'won'", "touch_count = 0"),
+        ),
     )
+
+
+def _won_credit_filters() -> tuple[str, ...]:
+    """The filters of ``_cost_filters`` on ``_won_credits``: closed in the range, in the
+    workspace, credited to touches on the platform and in the campaign."""
+    return (time_filter("closed_at"), f.WORKSPACE, f.CHANNEL_IS_PLATFORM, f.CAMPAIGN)
 
 
 def headline() -> Row:
@@ -56,9 +94,18 @@ def headline() -> Row:
         "stat",
         Query(
             ("if(cost > 0, (won_value - cost) / cost, NULL) AS roi",),
-            cross_join(_won_value(), "won", _cost(), "spent"),
+            cross_join(
+                Query(("sum(won) AS won_value",), _won_credits(), where=_won_credit_filters()),
+                "won",
+                _cost(),
+                "spent",
+            ),
         ),
-        "(won value - cost) / cost over the range.",
+        "(won value - cost) / cost over the range, both sides filtered alike by workspace, "
+        "platform and campaign. Cost: recorded in the range on the chosen platforms and "
+        "campaigns. Won value: of opportunities closed won in the range, the part credited "
+        "under the chosen attribution model to touches on the chosen platforms and in the "
+        "chosen campaigns (all of it when both are All).",
         unit="percentunit",
         width=4,
         height=4,
@@ -84,7 +131,7 @@ def headline() -> Row:
         "stat",
         Query(
             ("sum(amount) AS revenue",),
-            "crm_events",
+            CRM_EVENTS,
             where=("event_type = 'revenue_recorded'", *f.crm()),
         ),
         "Revenue recorded against accounts (lifetime value), beyond first contracts.",
@@ -99,21 +146,36 @@ def over_time() -> Row:
         "Won value vs cost",
         "timeseries",
         Query(
-            (
-                f"{time_bucket('occurred_at')} AS time",
-                "if(event_type = 'cost_recorded', 'cost', 'won value') AS series",
-                "sum(amount) AS value",
-            ),
-            "crm_events",
-            where=(
-                "event_type IN ('contract_signed', 'cost_recorded')",
-                *f.crm(),
-                f.CAMPAIGN,
+            ("time", "series", "sum(v) AS value"),
+            union_all(
+                Query(
+                    (
+                        f"{time_bucket('closed_at')} AS time",
+                        "'won value' AS series",
+                        "sum(won) AS v",
+                    ),
+                    _won_credits(),
+                    where=_won_credit_filters(),
+                    group_by=("time",),
+                ),
+                Query(
+                    (
+                        f"{time_bucket('occurred_at')} AS time",
+                        "'cost' AS series",
+                        "sum(amount) AS v",
+                    ),
+                    CRM_EVENTS,
+                    where=_cost_filters(),
+                    group_by=("time",),
+                ),
             ),
             group_by=("time", "series"),
             order_by=("time", "series"),
         ),
-        "Contract value signed and cost recorded per interval.",
+        "Won value by close date and cost recorded per interval, both filtered alike by "
+        "workspace, platform and campaign: cost on the chosen platforms and campaigns; won "
+        "value the part credited under the chosen attribution model to touches on the "
+        "chosen platforms and in the chosen campaigns (all of it when both are All).",
     )
     by_kind = Panel(
         "Opportunities created by kind",
@@ -148,8 +210,8 @@ def by_channel() -> Row:
                 "if(platform = '', 'unassigned', toString(platform)) AS platform_",
                 "sum(amount) AS cost",
             ),
-            "crm_events",
-            where=(COST, *f.crm(), f.PLATFORM, f.CAMPAIGN),
+            CRM_EVENTS,
+            where=_cost_filters(),
             group_by=("platform_",),
             order_by=("cost DESC",),
         ),
@@ -169,19 +231,20 @@ def by_channel() -> Row:
             union_all(
                 Query(
                     ("campaign", "amount AS spend", "0 AS credit"),
-                    "crm_events",
-                    where=(COST, "campaign != ''", *f.crm(), f.PLATFORM, f.CAMPAIGN),
+                    CRM_EVENTS,
+                    where=("campaign != ''", *_cost_filters()),
                 ),
                 Query(
-                    ("campaign", "0 AS spend", "credit_value AS credit"),
-                    "attribution_credits_latest",
-                    where=("campaign != ''", var_eq("model", "model"), f.WON_CHAINS, *f.credits()),
+                    ("campaign", "0 AS spend", "won AS credit"),
+                    _won_credits(),
+                    where=("campaign != ''", *_won_credit_filters()),
                 ),
             ),
             group_by=("campaign",),
             order_by=("credited_value DESC", "campaign"),
         ),
-        "Paid campaigns: cost against the won value credited to their touches.",
+        "Paid campaigns: cost recorded in the range against the won value of opportunities "
+        "closed won in the range credited to their touches (as in ROI).",
         width=8,
     )
     return Row("By channel and campaign", (credited, cost, campaigns))

@@ -14,7 +14,9 @@ import yaml
 from dashboards.defaults import DATASOURCE_TYPE, DATASOURCE_UID, MODEL, STANDARD_VARIABLES
 from dashboards.expand import ExpandError, TimeRange, defaults, expand
 from dashboards.main import JSON_DIR, all_dashboards, build, rendered
-from dashboards.sql import ALL, Query, var_in
+from dashboards.model import Panel
+from dashboards.sql import ALL, Query, date_filter, var_in
+from sinks.migrations import all_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 PROVISIONING = ROOT / "dashboards" / "provisioning"
@@ -94,9 +96,70 @@ def test_dashboard_schema(doc: dict[str, Any]) -> None:
 def test_every_panel_query_follows_the_time_picker_or_says_why() -> None:
     for dashboard in all_dashboards():
         for panel in dashboard.panels():
-            assert "$__timeFilter(" in panel.sql or "not limited by the time picker" in (
-                panel.description
-            ), panel.title
+            follows = "$__timeFilter(" in panel.sql or "$__fromTime" in panel.sql
+            assert follows or "not limited by the time picker" in panel.description, panel.title
+
+
+def _panels() -> list[tuple[str, Panel]]:
+    return [(d.uid, p) for d in all_dashboards() for p in d.panels()]
+
+
+def test_date_columns_are_filtered_by_whole_days() -> None:
+    """``$__timeFilter(day)`` compares a day's midnight with the range's start and drops
+    the first (partial) day; Date columns take every day the range touches."""
+    date_columns = {c.name for t in all_tables() for c in t.columns if c.type == "Date"}
+    assert "day" in date_columns
+    rollup_panels = 0
+    for uid, panel in _panels():
+        for column in re.findall(r"\$__timeFilter\((\w+)\)", panel.sql):
+            assert column not in date_columns, f"{uid} / {panel.title}: {column}"
+        if re.search(r"\b(touchpoints_daily|karma_daily)\b", panel.sql):
+            rollup_panels += 1
+            assert date_filter("day") in panel.sql, f"{uid} / {panel.title}"
+    assert rollup_panels >= 7
+    assert date_filter("day") == (
+        "day >= toDate($__fromTime, 'UTC') AND day <= toDate($__toTime, 'UTC')"
+    )
+    expanded = expand(f"SELECT 1 WHERE {date_filter('day')}", RANGE, (), {})
+    assert expanded.endswith(
+        "day >= toDate(toDateTime(1704067200), 'UTC') "
+        "AND day <= toDate(toDateTime(1706659200), 'UTC')"
+    )
+
+
+def test_money_sums_read_each_crm_event_once() -> None:
+    """crm_events keeps a batch stored twice until a merge: sums of amount read FINAL."""
+    money = 0
+    for uid, panel in _panels():
+        if "crm_events" in panel.sql and "sum(amount)" in panel.sql:
+            money += 1
+            reads = re.findall(r"FROM crm_events\b( FINAL)?", panel.sql)
+            assert reads and all(reads), f"{uid} / {panel.title}"
+    assert money >= 5
+
+
+def test_roi_sides_are_filtered_alike() -> None:
+    """Won value and cost of the ROI panels follow the same variables."""
+    roi = next(d for d in all_dashboards() if d.uid == "oppchain-roi")
+    panels = {p.title: p for p in roi.panels()}
+    for title in ("ROI", "Won value vs cost", "ROI by campaign (${model})"):
+        sql = panels[title].sql
+        for variable in ("workspace", "platform", "campaign"):
+            assert sql.count(f"IN (${{{variable}:singlequote}})") == 4, (title, variable)
+        assert "contract_signed" not in sql, title
+
+
+def test_dead_letter_panels_follow_the_workspace() -> None:
+    dead = 0
+    for uid, panel in _panels():
+        for where in re.findall(
+            r"FROM dead_letters\s+WHERE (.*?)(?:\n\S|\n\s*\w+ BY|$)", panel.sql, re.S
+        ):
+            dead += 1
+            assert var_in("workspace", "workspace") in where, f"{uid} / {panel.title}"
+    assert dead >= 4
+    share = next(p for _, p in _panels() if p.title == "Dead-letter share")
+    assert "FROM touchpoints" in share.sql and "FROM crm_events" in share.sql
 
 
 def test_variables() -> None:
