@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from sinks.migrations import MIGRATIONS, MIGRATIONS_TABLE, Migration
-from sinks.spec import AlterSettings, Backfill, Drop, Table, View, quote
+from sinks.spec import AddColumn, AlterSettings, Backfill, Drop, Table, View, quote
 
 ZOOKEEPER_PREFIX = "/clickhouse/tables"
 LOCAL_SUFFIX = "_local"
@@ -223,6 +223,16 @@ def alter_settings_sql(alter: AlterSettings, cluster: str, database: str) -> str
     return _on_cluster(local.sql(), f"ALTER TABLE {local.table}", cluster)
 
 
+def add_column_sql(add: AddColumn, cluster: str, database: str) -> list[str]:
+    """The column goes to the replicated ``_local`` tables and to the Distributed
+    table that reads them."""
+    statements = []
+    for name in (add.table + LOCAL_SUFFIX, add.table):
+        qualified = replace(add, table=f"{database}.{name}")
+        statements.append(_on_cluster(qualified.sql(), f"ALTER TABLE {qualified.table}", cluster))
+    return statements
+
+
 def backfill_sql(backfill: Backfill, database: str, tables: set[str], views: set[str]) -> str:
     """Run once, on one node, through the Distributed tables (which route the rows)."""
     select = _qualify(backfill.select, database, tables, views, local=False)
@@ -270,6 +280,8 @@ def cluster_statements(
             statements.extend(drop_sql(op, cluster, database))
         elif isinstance(op, AlterSettings):
             statements.append(alter_settings_sql(op, cluster, database))
+        elif isinstance(op, AddColumn):
+            statements.extend(add_column_sql(op, cluster, database))
         elif isinstance(op, Backfill):
             if backfill:
                 statements.append(backfill_sql(op, database, known_tables, known_views))

@@ -14,11 +14,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sinks.spec import AlterSettings, Backfill, Column, Drop, Table, View
+from sinks.spec import AddColumn, AlterSettings, Backfill, Column, Drop, Table, View
 from sinks.tables import chains, ingest, privacy, relationships
 from sinks.tables.common import deduplicated
 
-Operation = Table | View | Drop | Backfill | AlterSettings | str
+Operation = Table | View | Drop | Backfill | AlterSettings | AddColumn | str
 
 MIGRATIONS_TABLE = Table(
     name="schema_migrations",
@@ -94,6 +94,17 @@ MIGRATIONS: tuple[Migration, ...] = (
             relationships.RING_ENGAGEMENT_SHARE,
         ),
     ),
+    Migration(
+        "0010_first_channel_of_the_live_person",
+        (
+            AddColumn("relationships", relationships.FIRST_CHANNEL, after="channels"),
+            # Views list their columns when created: made again to show the new one.
+            Drop("VIEW", "relationships_latest"),
+            relationships.RELATIONSHIPS_LATEST,
+            Drop("VIEW", "one_in_n_by_channel"),
+            relationships.ONE_IN_N_BY_CHANNEL,
+        ),
+    ),
 )
 
 
@@ -157,6 +168,12 @@ def _current(kind: type[Table] | type[View]) -> list[Any]:
             elif isinstance(op, AlterSettings) and isinstance(found.get(op.table), Table):
                 was = found[op.table]
                 found[op.table] = replace(was, settings={**was.settings, **op.settings})
+            elif isinstance(op, AddColumn) and isinstance(found.get(op.table), Table):
+                was = found[op.table]
+                names = [c.name for c in was.columns]
+                at = names.index(op.after) + 1
+                columns = (*was.columns[:at], op.column, *was.columns[at:])
+                found[op.table] = replace(was, columns=columns)
     return list(found.values())
 
 

@@ -178,6 +178,27 @@ class AlterSettings:
         return f"ALTER TABLE {self.table} MODIFY SETTING {pairs}"
 
 
+@dataclass(frozen=True)
+class AddColumn:
+    """Adds a column to a table an earlier migration created (rows stored before
+    read the type's default)."""
+
+    table: str
+    column: Column
+    after: str
+
+    def __post_init__(self) -> None:
+        if self.column.default is not None:
+            raise ValueError(f"AddColumn on {self.table}: a DEFAULT column is not inserted")
+
+    def sql(self) -> str:
+        c = self.column
+        return (
+            f"ALTER TABLE {self.table} ADD COLUMN IF NOT EXISTS `{c.name}` {c.type} "
+            f"COMMENT {quote(c.comment)} AFTER `{self.after}`"
+        )
+
+
 def quote(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 

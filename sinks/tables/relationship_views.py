@@ -221,5 +221,35 @@ RING_ENGAGEMENT_SHARE = _ring_engagement_share(
     "DISTINCT workspace, subject_key",
 )
 
+# Migration 0010: ``relationships`` has the channel of each live person's oldest touch.
+# The latest view is made again (a view lists its columns when created) and 1 in N
+# reads it: it grouped ``touchpoints`` by the person id each touch was written with,
+# so a person merged later counted as two, first touched on two channels.
+RELATIONSHIPS_LATEST = next(v for v in _VIEWS if v.name == "relationships_latest")
+ONE_IN_N_BY_CHANNEL = View(
+    "one_in_n_by_channel",
+    "The 1-in-N rate: persons (as stitched now) first touched on a channel per contract "
+    "won from them. Relationship rows written before migration 0010 have no first "
+    "channel ('') until the person is touched again.",
+    """
+SELECT f.workspace AS workspace, f.first_channel AS channel,
+    count() AS first_touches,
+    countIf(w.contracts > 0) AS customers,
+    sum(w.contracts) AS contracts_won,
+    if(contracts_won > 0, round(first_touches / contracts_won, 1), NULL) AS one_in_n
+FROM (
+    SELECT workspace, person_id, first_channel
+    FROM relationships_latest WHERE touch_count > 0) AS f
+LEFT JOIN (
+    SELECT workspace, person_id, countIf(status = 'won') AS contracts
+    FROM opportunity_chains_latest GROUP BY workspace, person_id) AS w
+    ON f.workspace = w.workspace AND f.person_id = w.person_id
+GROUP BY workspace, channel
+""",
+)
+
 VIEWS_0004 = (*_VIEWS, RING_ENGAGEMENT_SHARE_0004)
-VIEWS = (*_VIEWS, RING_ENGAGEMENT_SHARE)
+VIEWS = (
+    *(ONE_IN_N_BY_CHANNEL if v.name == ONE_IN_N_BY_CHANNEL.name else v for v in _VIEWS),
+    RING_ENGAGEMENT_SHARE,
+)

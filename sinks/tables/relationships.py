@@ -11,6 +11,8 @@ from __future__ import annotations
 from sinks.spec import Column, Table, View
 from sinks.tables.common import ACCOUNT_ID, PERSON_ID, TS, WORKSPACE
 from sinks.tables.relationship_views import (
+    ONE_IN_N_BY_CHANNEL,
+    RELATIONSHIPS_LATEST,
     RING_ENGAGEMENT_SHARE,
     RING_ENGAGEMENT_SHARE_0008,
     VIEWS,
@@ -21,11 +23,14 @@ from sinks.tables.rollups import KARMA_DAILY, ROLLUPS, TOUCHPOINTS_DAILY, Rollup
 __all__ = [
     "AS_OF",
     "AUTHENTICITY_FLAGS",
+    "FIRST_CHANNEL",
     "KARMA_DAILY",
     "KARMA_LEDGER",
+    "ONE_IN_N_BY_CHANNEL",
     "RELATIONSHIPS",
     "RELATIONSHIPS_DAILY",
     "RELATIONSHIPS_DAILY_MV",
+    "RELATIONSHIPS_LATEST",
     "RING_ENGAGEMENT_SHARE",
     "RING_ENGAGEMENT_SHARE_0008",
     "ROLLUPS",
@@ -68,6 +73,11 @@ _RELATIONSHIP_COLUMNS = (
     Column("flags", "Array(String)", "ask_only, one_way_inbound, one_way_outbound"),
     Column("merged_into", "String", "Set when this person id was merged into another one"),
     AS_OF,
+)
+
+# Added by migration 0010 (after ``channels``): the tables keep 0003's text.
+FIRST_CHANNEL = Column(
+    "first_channel", LC, "Channel of the oldest touch kept with the person (1 in N by channel)"
 )
 
 RELATIONSHIPS = Table(

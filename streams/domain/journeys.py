@@ -98,7 +98,8 @@ class Journeys:
         if len(tallies) < len(self._kinds.values):  # kinds are only ever added
             tallies.extend(tally(k) for k in self._kinds.values[len(tallies) :])
         counted = [(tallies[code], k) for code, k in journey.code_counts().items()]
-        return summary_of(cols[0], cols[n - 1], n, recent, counted)
+        first_channel = self._kinds.values[cols[n] >> 32][0]  # the oldest touch's kind
+        return summary_of(cols[0], cols[n - 1], n, recent, counted, first_channel)
 
     def end_batch(self) -> None:
         """Forget the tuples read during the batch: the compact form is the state."""

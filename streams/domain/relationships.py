@@ -87,10 +87,16 @@ class Summary(NamedTuple):
     gives: int
     asks: int
     channels: list[str]  # sorted
+    first_channel: str  # of the oldest touch
 
 
 def summary_of(
-    first: int, last: int, kept: int, recent: int, counted: Iterable[tuple[Tally, int]]
+    first: int,
+    last: int,
+    kept: int,
+    recent: int,
+    counted: Iterable[tuple[Tally, int]],
+    first_channel: str,
 ) -> Summary:
     """Sum ``(tally, how many touches)`` pairs into a summary."""
     inbound = outbound = offline = gives = asks = 0
@@ -103,7 +109,17 @@ def summary_of(
         gives += n * give
         asks += n * ask
     return Summary(
-        first, last, kept, recent, offline, inbound, outbound, gives, asks, sorted(channels)
+        first,
+        last,
+        kept,
+        recent,
+        offline,
+        inbound,
+        outbound,
+        gives,
+        asks,
+        sorted(channels),
+        first_channel,
     )
 
 
@@ -112,7 +128,8 @@ def summarize(touches: Sequence[Touch], as_of: int) -> Summary | None:
         return None
     recent = sum(1 for t in touches if as_of - t.at <= RECENT_DAYS * DAY)
     counted = ((tally(k), n) for k, n in Counter(t[2:] for t in touches).items())
-    return summary_of(touches[0].at, touches[-1].at, len(touches), recent, counted)
+    first = touches[0]
+    return summary_of(first.at, touches[-1].at, len(touches), recent, counted, first.channel)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -215,6 +232,7 @@ def relationship_row(
         "person_id": person_id,
         "account_id": account_id or "",
         **parts,
+        "first_channel": "" if summary is None else summary.first_channel,
         "merged_into": merged_into,
         "as_of": to_datetime(as_of),
     }

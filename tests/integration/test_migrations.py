@@ -5,13 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pytest
 
 from oppchain.settings import Settings
 from sinks.clickhouse import close_embedded, connect
 from sinks.migrations import MIGRATIONS, ChangedMigration, Migration, migrate, table
+from sinks.tables.relationship_views import VIEWS_0004
 from sinks.writer import Backoff, ClickHouseSink
 from streams.domain.rows import CREDIT_COLUMNS
+from streams.ingest import Record
+from streams.processor import Processor
 
 MIGRATION_0009 = "0009_retried_inserts_deduplicated_everywhere_flagged_handles_once"
 
@@ -182,7 +186,7 @@ def test_a_retried_insert_is_stored_once_in_every_table_from_0009(settings: Sett
         assert client.query(runs).result_rows == [("r1", 2)]
         assert client.query(latest).result_rows == [("r1", 2.0)]
 
-        assert migrate(client) == [MIGRATION_0009]
+        assert migrate(client, MIGRATIONS[:9]) == [MIGRATION_0009]
         assert _retried_write(client, 2) == 2
         assert client.query("SELECT count() FROM touchpoints").result_rows == [(2,)]
         assert client.query(daily).result_rows == [(_at(1).date(), 2), (_at(2).date(), 1)]
@@ -229,7 +233,7 @@ def test_ring_engagement_share_counts_a_handle_flagged_several_times_once(
         )
         share = "SELECT inbound_touches, flagged_touches, flagged_share FROM ring_engagement_share"
         assert client.query(share).result_rows == [(4, 3, 0.75)]
-        assert migrate(client) == [MIGRATION_0009]
+        assert migrate(client, MIGRATIONS[:9]) == [MIGRATION_0009]
         assert client.query(share).result_rows == [(2, 1, 0.5)]
     finally:
         close_embedded(dsn)
@@ -249,3 +253,75 @@ def test_a_changed_applied_migration_is_refused_before_anything_runs(settings: S
         assert migrate(client, [first]) == []  # unchanged: fine
     finally:
         close_embedded(settings.resolved_dsn())
+
+
+def _event(event_type: str, day: int, event_id: str, **fields: Any) -> bytes:
+    return orjson.dumps(
+        {
+            "event_type": event_type,
+            "event_id": event_id,
+            "occurred_at": _at(day).isoformat(),
+            "source": "test",
+            "workspace": "w",
+            **fields,
+        }
+    )
+
+
+def _like(day: int, platform: str, handle: str) -> bytes:
+    return _event(
+        "social_interaction",
+        day,
+        f"{platform}-{handle}-{day}",
+        platform=platform,
+        own_account="us",
+        handle=handle,
+        direction="inbound",
+        action="like",
+    )
+
+
+def test_one_in_n_counts_a_person_stitched_later_once_on_the_first_channel(
+    settings: Settings, clickhouse: Any
+) -> None:
+    """Ann liked us on x, then on LinkedIn as another handle; her LinkedIn contact won
+    a contract, and only then were the two handles linked. 0004's view grouped the
+    touches by the person id they were written with: two persons, one per channel."""
+    contact = {"contact_id": "C1", "handles": [{"platform": "linkedin", "handle": "ann-l"}]}
+    first = [
+        _like(1, "x", "ann"),
+        _like(5, "linkedin", "ann-l"),
+        _event("contact_upserted", 6, "c1", **contact),
+        _event(
+            "opportunity_created",
+            8,
+            "o1",
+            opportunity_id="O1",
+            contact_id="C1",
+            kind="monetary",
+            opportunity_type="deal",
+            amount=100.0,
+        ),
+        _event("contract_signed", 12, "w1", opportunity_id="O1", amount=100.0),
+    ]
+    link = _event(
+        "identity_linked",
+        13,
+        "l1",
+        a={"platform": "x", "handle": "ann"},
+        b={"platform": "linkedin", "handle": "ann-l"},
+    )
+    processor = Processor(settings)
+    sink = ClickHouseSink(lambda: clickhouse)
+    for offset, batch in ((0, first), (len(first), [link])):
+        records = [Record("t", 0, offset + i, None, v) for i, v in enumerate(batch)]
+        sink.write(processor.process(records).rows)
+    columns = "channel, first_touches, customers, contracts_won, one_in_n"
+    old = next(v for v in VIEWS_0004 if v.name == "one_in_n_by_channel").select
+    assert sorted(clickhouse.query(f"SELECT {columns} FROM ({old})").result_rows) == [
+        ("linkedin", 1, 0, 0, None),  # her LinkedIn id, merged away, counted as a person
+        ("x", 1, 1, 1, 1.0),
+    ]
+    assert clickhouse.query(f"SELECT {columns} FROM one_in_n_by_channel").result_rows == [
+        ("x", 1, 1, 1, 1.0)
+    ]

@@ -23,7 +23,7 @@ from sinks.cluster import (
     view_sql,
 )
 from sinks.migrations import MIGRATIONS, Migration, all_tables
-from sinks.spec import AlterSettings, Backfill, Column, Drop, Table, View
+from sinks.spec import AddColumn, AlterSettings, Backfill, Column, Drop, Table, View
 
 CLUSTER, DB = "oc", "oppchain"
 
@@ -168,9 +168,9 @@ def test_every_migration_renders_two_statements_per_table_and_one_per_view() -> 
         drops = [2 if op.kind == "TABLE" else 1 for op in ops if isinstance(op, Drop)]
         backfills = [op for op in ops if isinstance(op, Backfill)]
         alters = [op for op in ops if isinstance(op, AlterSettings)]
-        assert len(statements) == (
-            2 * len(tables) + len(views) + sum(drops) + len(backfills) + len(alters)
-        )
+        added = [op for op in ops if isinstance(op, AddColumn)]  # local and distributed
+        one_each = len(views) + sum(drops) + len(backfills) + len(alters)
+        assert len(statements) == 2 * len(tables) + one_each + 2 * len(added)
         schema = [s for s in statements if not s.startswith("INSERT INTO ")]
         assert len(schema) == len(statements) - len(backfills)
         assert all(" ON CLUSTER oc" in s.splitlines()[0] for s in schema)
@@ -186,6 +186,17 @@ def test_a_dropped_table_goes_with_its_local_tables_and_backfills_run_once() -> 
     assert f"FROM {DB}.attribution_credits FINAL" in backfill
     again = cluster_statements(migration, CLUSTER, DB, backfill=False)
     assert again == [s for s in statements if s != backfill]
+
+
+def test_an_added_column_goes_to_the_local_and_the_distributed_table() -> None:
+    [migration] = [m for m in MIGRATIONS if m.id.startswith("0010_")]
+    added = [s for s in cluster_statements(migration, CLUSTER, DB) if s.startswith("ALTER")]
+    add = "ADD COLUMN IF NOT EXISTS `first_channel` LowCardinality(String)"
+    assert [s.split(" COMMENT ")[0] for s in added] == [
+        f"ALTER TABLE {DB}.relationships_local ON CLUSTER oc {add}",
+        f"ALTER TABLE {DB}.relationships ON CLUSTER oc {add}",
+    ]
+    assert all(s.endswith(" AFTER `channels`") for s in added)
 
 
 def test_altered_settings_go_to_the_replicated_local_tables() -> None:

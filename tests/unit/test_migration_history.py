@@ -39,6 +39,9 @@ RECORDED = {
     "0009_retried_inserts_deduplicated_everywhere_flagged_handles_once": (
         "71aa8721f8f3863c3df0449439f2600ea610f9d5721af37a3ac1a27ebed5a7ac"
     ),
+    "0010_first_channel_of_the_live_person": (
+        "80243718b8f2b4d98f76468ca5b8dbc44666a3bdcf111eb065eb90c343e218ac"
+    ),
 }
 
 WINDOW = "non_replicated_deduplication_window"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from schemas.events import Meeting, SocialInteraction
+from schemas.events import EVENT_ADAPTER, Meeting, SocialInteraction
 from streams.domain.relationships import WEIGHTS, strength
 from streams.domain.state import WorkspaceState
 from streams.domain.touches import Touch
@@ -94,4 +94,38 @@ def test_state_emits_one_row_per_person_per_batch_with_history() -> None:
     assert len(rows) == 2
     a = next(r for r in rows.values() if r["touch_count"] == 3)
     assert a["score"] > first and a["offline_count"] == 1 and a["channels"] == ["offline", "x"]
+    assert a["first_channel"] == "x"
     assert state.apply([meet]).relationships == []  # nothing new, nothing emitted
+
+
+def test_the_first_channel_follows_a_merge_to_the_surviving_person() -> None:
+    """A person first touched on x, later stitched to a LinkedIn contact: the one
+    live person's row says x, whichever id survives."""
+
+    def si(day: float, platform: str, handle: str) -> SocialInteraction:
+        return SocialInteraction(
+            event_id=f"{platform}{handle}{day}",
+            occurred_at=T0 + timedelta(days=day),
+            source="t",
+            workspace="w",
+            platform=platform,
+            own_account="us",
+            handle=handle,
+            direction="inbound",
+            action="like",
+        )
+
+    state = WorkspaceState("w")
+    state.apply([si(0, "x", "ann"), si(5, "linkedin", "ann-l"), si(6, "linkedin", "ann-l")])
+    link = {
+        "event_type": "identity_linked",
+        "event_id": "link",
+        "occurred_at": T0 + timedelta(days=7),
+        "source": "t",
+        "workspace": "w",
+        "a": {"platform": "x", "handle": "ann"},
+        "b": {"platform": "linkedin", "handle": "ann-l"},
+    }
+    out = state.apply([EVENT_ADAPTER.validate_python(link)])
+    live = [r for r in out.relationships if not r["merged_into"]]
+    assert [(r["touch_count"], r["first_channel"]) for r in live] == [(3, "x")]
