@@ -8,6 +8,11 @@ dropped as a duplicate (``ingest_duplicates``, when that table exists) or erased
 (``erased_events``, when it exists). A message in two classes counts once, in the
 first of that order. ``gap`` is the number of messages in none: lost. ``extra``
 counts positions ClickHouse knows that the topic no longer holds (retention).
+
+Reading nothing at all from a topic while ClickHouse accounts for positions of it is
+a failure, not "every position extra": the topic is missing, ``--brokers`` points
+elsewhere, or the broker did not answer within the first-fetch timeout
+(``first_idle_ms``, longer than the quiet time that ends a read).
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from oppchain.deadletters import IDLE_MS, read_topic
+from kafka.errors import KafkaError
+
+from oppchain.deadletters import FIRST_IDLE_MS, IDLE_MS, kafka_failure, read_topic
 from sinks.spec import quote
 
 CLASSES = ("stored", "dead_lettered", "duplicates", "erased")
@@ -43,15 +50,18 @@ class TopicCheck:
     gap: int = 0
     extra: int = 0
     missing_sample: tuple[str, ...] = ()
+    problem: str = ""  # why the topic could not be checked, in one line
 
     @property
     def ok(self) -> bool:
-        return self.gap == 0
+        return self.gap == 0 and not self.problem
 
 
-def kafka_offsets(bootstrap: str, topic: str, *, idle_ms: int = IDLE_MS) -> dict[int, set[int]]:
+def kafka_offsets(
+    bootstrap: str, topic: str, *, idle_ms: int = IDLE_MS, first_idle_ms: int = FIRST_IDLE_MS
+) -> dict[int, set[int]]:
     offsets: dict[int, set[int]] = defaultdict(set)
-    for message in read_topic(bootstrap, topic, idle_ms=idle_ms):
+    for message in read_topic(bootstrap, topic, idle_ms=idle_ms, first_idle_ms=first_idle_ms):
         offsets[message.partition].add(message.offset)
     return offsets
 
@@ -86,8 +96,15 @@ def stored_offsets(query: Query, topic: str) -> dict[int, dict[int, str]]:
     return out
 
 
-def check_topic(query: Query, bootstrap: str, topic: str, *, idle_ms: int = IDLE_MS) -> TopicCheck:
-    on_kafka = kafka_offsets(bootstrap, topic, idle_ms=idle_ms)
+def check_topic(
+    query: Query,
+    bootstrap: str,
+    topic: str,
+    *,
+    idle_ms: int = IDLE_MS,
+    first_idle_ms: int = FIRST_IDLE_MS,
+) -> TopicCheck:
+    on_kafka = kafka_offsets(bootstrap, topic, idle_ms=idle_ms, first_idle_ms=first_idle_ms)
     known = stored_offsets(query, topic)
     result = TopicCheck(topic)
     missing: list[str] = []
@@ -105,13 +122,27 @@ def check_topic(query: Query, bootstrap: str, topic: str, *, idle_ms: int = IDLE
                 setattr(result, found, getattr(result, found) + 1)
         result.extra += len(set(classes) - offsets)
     result.missing_sample = tuple(missing)
+    if result.messages == 0 and result.extra:
+        result.problem = (
+            f"read no message from Kafka at {bootstrap} but ClickHouse accounts for "
+            f"{result.extra} positions: the topic is missing, the brokers are wrong, or the "
+            f"broker did not answer within {first_idle_ms / 1000:g}s"
+        )
     return result
 
 
 def check(
-    query: Query, bootstrap: str, topics: Sequence[str], *, idle_ms: int = IDLE_MS
+    query: Query,
+    bootstrap: str,
+    topics: Sequence[str],
+    *,
+    idle_ms: int = IDLE_MS,
+    first_idle_ms: int = FIRST_IDLE_MS,
 ) -> list[TopicCheck]:
-    return [check_topic(query, bootstrap, t, idle_ms=idle_ms) for t in topics]
+    return [
+        check_topic(query, bootstrap, t, idle_ms=idle_ms, first_idle_ms=first_idle_ms)
+        for t in topics
+    ]
 
 
 def print_checks(results: Sequence[TopicCheck], fmt: str = "table", out: Any = None) -> None:
@@ -149,20 +180,39 @@ def print_checks(results: Sequence[TopicCheck], fmt: str = "table", out: Any = N
             file=out,
         )
     for r in results:
+        if r.problem:
+            print(f"{r.topic}: {r.problem}", file=out)
         if r.gap:
             print(
                 f"{r.topic}: {r.gap} messages unaccounted, e.g. {', '.join(r.missing_sample)}",
                 file=out,
             )
-    print("ok: every message accounted for" if all(r.ok for r in results) else "GAP", file=out)
+    if all(r.ok for r in results):
+        print("ok: every message accounted for", file=out)
+    else:
+        print("GAP" if any(r.gap for r in results) else "FAILED: nothing read from Kafka", file=out)
 
 
-def run_check(settings: Any, bootstrap: str, fmt: str = "table", idle_ms: int = IDLE_MS) -> int:
-    """``oppchain check``: 0 when every message is accounted for, 1 on any gap."""
+def run_check(
+    settings: Any,
+    bootstrap: str,
+    fmt: str = "table",
+    idle_ms: int = IDLE_MS,
+    first_idle_ms: int = FIRST_IDLE_MS,
+) -> int:
+    """``oppchain check``: 0 when every message is accounted for, 1 on any gap or on a
+    topic that gave nothing to check against ClickHouse's positions."""
     from oppchain.deadletters import query
 
-    results = check(
-        lambda sql: query(settings, sql), bootstrap, settings.input_topics, idle_ms=idle_ms
-    )
+    try:
+        results = check(
+            lambda sql: query(settings, sql),
+            bootstrap,
+            settings.input_topics,
+            idle_ms=idle_ms,
+            first_idle_ms=first_idle_ms,
+        )
+    except KafkaError as exc:
+        raise kafka_failure(bootstrap, exc) from exc
     print_checks(results, fmt)
     return 0 if all(r.ok for r in results) else 1

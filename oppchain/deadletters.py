@@ -15,7 +15,13 @@ copies, if they failed again, are dead letters of their own and are replayed
 next time). ``--again`` replays everything that matches.
 
 Topics are read with a group-less consumer from the beginning until no message
-arrives for ``idle_ms``: the broker's high watermarks are not trusted.
+arrives for ``idle_ms`` (``first_idle_ms`` for the first one, which waits for the
+connection, metadata and the first fetch): the broker's high watermarks are not
+trusted.
+
+A copy the broker does not take is counted, not fatal: ``replay`` sends every other
+one, reports how many were sent and how many failed, and ``oppchain deadletters
+replay`` exits 1 when any failed (run it again: only those are still to do).
 """
 
 from __future__ import annotations
@@ -28,20 +34,31 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
 
+from oppchain.cli_context import UsageError
 from sinks.spec import quote
 
 IDLE_MS = 2000
+# The first message waits for the connection, the metadata and the first fetch: a
+# slow broker must not pass for an empty topic.
+FIRST_IDLE_MS = 10_000
 
 
-def read_topic(bootstrap: str, topic: str, *, idle_ms: int = IDLE_MS) -> Iterator[Any]:
-    """Every message of ``topic`` from the beginning, until ``idle_ms`` passes quietly."""
+def read_topic(
+    bootstrap: str, topic: str, *, idle_ms: int = IDLE_MS, first_idle_ms: int | None = None
+) -> Iterator[Any]:
+    """Every message of ``topic`` from the beginning, until ``idle_ms`` passes quietly
+    (``first_idle_ms``, by default the longer of ``idle_ms`` and ``FIRST_IDLE_MS``,
+    before the first message)."""
+    first = max(idle_ms, FIRST_IDLE_MS) if first_idle_ms is None else first_idle_ms
     consumer = KafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
-        consumer_timeout_ms=idle_ms,
+        consumer_timeout_ms=first,
+        bootstrap_timeout_ms=first,  # wrong brokers: fail as soon as a slow broker would
         client_id="oppchain-tools",
         max_partition_fetch_bytes=8 * 1024 * 1024,
     )
@@ -52,9 +69,24 @@ def read_topic(bootstrap: str, topic: str, *, idle_ms: int = IDLE_MS) -> Iterato
             return
         consumer.assign(tps)
         consumer.seek_to_beginning(*tps)
-        yield from consumer
+        for message in consumer:
+            yield message
+            consumer.config["consumer_timeout_ms"] = idle_ms  # read on each next()
     finally:
         consumer.close()
+
+
+def kafka_failure(bootstrap: str, exc: BaseException) -> UsageError:
+    """A Kafka client error as a one-line CLI error."""
+    return UsageError(f"Kafka at {bootstrap}: {describe(exc)}")
+
+
+def describe(exc: BaseException) -> str:
+    """``Name: first line of the message`` (kafka errors repeat their name: once)."""
+    name = type(exc).__name__
+    lines = str(exc).strip().splitlines()
+    text = lines[0].removeprefix(f"{name}: ").removeprefix(name)[:300] if lines else ""
+    return f"{name}: {text}" if text else name
 
 
 @dataclass(frozen=True)
@@ -77,9 +109,11 @@ def _headers(message: Any) -> dict[str, str]:
     return {k: (v or b"").decode("utf-8", "replace") for k, v in (message.headers or [])}
 
 
-def read_dead_letters(bootstrap: str, topic: str, *, idle_ms: int = IDLE_MS) -> list[DeadLetter]:
+def read_dead_letters(
+    bootstrap: str, topic: str, *, idle_ms: int = IDLE_MS, first_idle_ms: int | None = None
+) -> list[DeadLetter]:
     out = []
-    for message in read_topic(bootstrap, topic, idle_ms=idle_ms):
+    for message in read_topic(bootstrap, topic, idle_ms=idle_ms, first_idle_ms=first_idle_ms):
         h = _headers(message)
         try:
             partition, offset = int(h["source_partition"]), int(h["source_offset"])
@@ -115,11 +149,17 @@ def select(letters: Sequence[DeadLetter], reason: str | None = None) -> list[Dea
     return out
 
 
-def replayed_sources(bootstrap: str, topics: Sequence[str], *, idle_ms: int = IDLE_MS) -> set[str]:
+def replayed_sources(
+    bootstrap: str,
+    topics: Sequence[str],
+    *,
+    idle_ms: int = IDLE_MS,
+    first_idle_ms: int | None = None,
+) -> set[str]:
     """``replay_of`` values found on ``topics``: dead letters already replayed."""
     found: set[str] = set()
     for topic in topics:
-        for message in read_topic(bootstrap, topic, idle_ms=idle_ms):
+        for message in read_topic(bootstrap, topic, idle_ms=idle_ms, first_idle_ms=first_idle_ms):
             value = _headers(message).get("replay_of")
             if value:
                 found.add(value)
@@ -131,6 +171,8 @@ class ReplayReport:
     matched: int = 0
     already_replayed: int = 0
     replayed: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)  # the first few failures
     by_reason: Counter[str] = field(default_factory=Counter)
     dry_run: bool = False
 
@@ -143,14 +185,21 @@ def replay(
     dry_run: bool = False,
     again: bool = False,
     idle_ms: int = IDLE_MS,
+    first_idle_ms: int | None = None,
 ) -> ReplayReport:
+    """Send the matching dead letters again; a copy the broker refuses is counted in
+    ``failed`` (with the first few reasons in ``errors``) and the others still go."""
+    topic = settings.topics["deadletters"]
     letters = select(
-        read_dead_letters(bootstrap, settings.topics["deadletters"], idle_ms=idle_ms), reason
+        read_dead_letters(bootstrap, topic, idle_ms=idle_ms, first_idle_ms=first_idle_ms), reason
     )
     report = ReplayReport(matched=len(letters), dry_run=dry_run)
     if not again and letters:
         done = replayed_sources(
-            bootstrap, sorted({d.source_topic for d in letters}), idle_ms=idle_ms
+            bootstrap,
+            sorted({d.source_topic for d in letters}),
+            idle_ms=idle_ms,
+            first_idle_ms=first_idle_ms,
         )
         todo = [d for d in letters if d.source not in done]
         report.already_replayed = len(letters) - len(todo)
@@ -165,23 +214,37 @@ def replay(
         max_request_size=16 * 1024 * 1024,
     )
     try:
-        futures = [
-            producer.send(
-                d.source_topic,
-                value=d.value,
-                key=d.key,
-                partition=d.source_partition,
-                headers=[("replay_of", d.source.encode())],
-            )
-            for d in letters
-        ]
+        futures: list[tuple[DeadLetter, Any]] = []
+        for d in letters:
+            try:
+                future = producer.send(
+                    d.source_topic,
+                    value=d.value,
+                    key=d.key,
+                    partition=d.source_partition,
+                    headers=[("replay_of", d.source.encode())],
+                )
+            except Exception as exc:  # refused before sending: count it, go on
+                _failed(report, d, exc)
+            else:
+                futures.append((d, future))
         producer.flush()
-        for future in futures:
-            future.get(timeout=30)
-            report.replayed += 1
+        for d, future in futures:
+            try:
+                future.get(timeout=30)
+            except Exception as exc:
+                _failed(report, d, exc)
+            else:
+                report.replayed += 1
     finally:
         producer.close()
     return report
+
+
+def _failed(report: ReplayReport, letter: DeadLetter, exc: BaseException) -> None:
+    report.failed += 1
+    if len(report.errors) < 5:
+        report.errors.append(f"{letter.source}: {describe(exc)}")
 
 
 # -- listing ------------------------------------------------------------------
@@ -249,13 +312,27 @@ def run_list(settings: Any, reason: str | None, limit: int, fmt: str) -> int:
 def run_replay(
     settings: Any, bootstrap: str, reason: str | None, dry_run: bool, again: bool = False
 ) -> int:
-    report = replay(settings, bootstrap, reason=reason, dry_run=dry_run, again=again)
+    """``oppchain deadletters replay``: 0 when every copy was sent, 1 when some failed."""
+    try:
+        report = replay(settings, bootstrap, reason=reason, dry_run=dry_run, again=again)
+    except KafkaError as exc:
+        raise kafka_failure(bootstrap, exc) from exc
     verb = "would replay" if dry_run else "replayed"
     n = sum(report.by_reason.values()) if dry_run else report.replayed
+    failed = f", failed {report.failed}" if report.failed else ""
     print(
         f"dead letters matched {report.matched}, already replayed {report.already_replayed}, "
-        f"{verb} {n}"
+        f"{verb} {n}{failed}"
     )
     for why, count in sorted(report.by_reason.items()):
         print(f"  {why:<28} {count}")
+    if report.failed:
+        for error in report.errors:
+            print(f"  not sent: {error}", file=sys.stderr)
+        print(
+            f"oppchain: {report.failed} of {report.failed + report.replayed} copies were not "
+            "sent; run replay again to send them",
+            file=sys.stderr,
+        )
+        return 1
     return 0

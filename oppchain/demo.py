@@ -90,10 +90,14 @@ def run_demo(settings: Settings, options: DemoOptions, out: TextIO = sys.stdout)
                     return
             raise TimeoutError("not every event was accounted for in time")
 
-        asyncio.run(run_app(app, until_accounted, handle_signals=False))
+        try:
+            asyncio.run(run_app(app, until_accounted, handle_signals=False))
+            assert pipeline.processor is not None
+            paths = pipeline.processor.markov_paths()
+        finally:
+            # the processing child processes must not outlive a failed or timed-out run
+            pipeline.close()
         assert pipeline.processor is not None
-        paths = pipeline.processor.markov_paths()
-        pipeline.close()
         summary = accounting(stack.client, produced.get("produced", 0))
         summary["channel_attribution_rows"] = run_markov(settings, sink, paths)
         summary["duplicates_dropped"] = pipeline.processor.counters.duplicates_dropped

@@ -1,5 +1,5 @@
 """Lookups in the identity tables: the persons holding some keys, the persons merged
-with them, their keys, opportunities, and the keys refused to them."""
+with them, their keys, opportunities, and the keys an event named but the guard refused."""
 
 from __future__ import annotations
 
@@ -72,13 +72,19 @@ def opportunities_of_persons(client: Any, ws: str, ids: set[str]) -> set[str]:
     return {r[0] for r in rows}
 
 
-def refused_partners(client: Any, ws: str, keys: set[str]) -> set[str]:
-    """Keys a guard refused to link with the person's keys: somebody else's."""
-    if not keys:
-        return set()
+def refused_in_events(client: Any, ws: str, event_ids: set[str]) -> dict[str, set[str]]:
+    """Per event, the keys the identity guard refused to link to the others the event
+    named: a placeholder (``blocked_value``: ``key_a``, which links to nothing) or the
+    key that would have broken a limit (``key_b``, refused to ``key_a``'s person).
+    Such a key is somebody else's, even though the event lists it."""
+    if not event_ids:
+        return {}
     rows = query_rows(
         client,
-        f"SELECT key_a, key_b FROM identity_refusals WHERE workspace = {quote(ws)} "
-        f"AND (key_a IN {sql_in(keys)} OR key_b IN {sql_in(keys)})",
+        f"SELECT event_id, key_a, key_b, rule FROM identity_refusals "
+        f"WHERE workspace = {quote(ws)} AND event_id IN {sql_in(event_ids)}",
     )
-    return {b if a in keys else a for a, b in rows} - keys
+    out: dict[str, set[str]] = {}
+    for event_id, key_a, key_b, rule in rows:
+        out.setdefault(event_id, set()).add(key_a if rule == "blocked_value" else key_b)
+    return out

@@ -14,7 +14,7 @@ from oppchain.erase_links import (
     merge_closure,
     opportunities_of_persons,
     persons_of_keys,
-    refused_partners,
+    refused_in_events,
 )
 from oppchain.erase_mentions import mentioned_keys, subject_refs
 from oppchain.erase_sql import NEEDLES_PER_CALL, query_rows, sql_in
@@ -99,32 +99,45 @@ def _scan_events(client: Any, stores: Sequence[TableInfo], subject: Subject) -> 
             f"source_offset FROM {table.name} WHERE workspace = {quote(ws)} AND ({condition})",
         )
         decoded = dict(decode_batch([r[1].encode() for r in rows])[0])
+        linking = {
+            rows[n][0]
+            for n, event in decoded.items()
+            if any(len(g) > 1 for g in subject_refs(event))
+        }
+        refused = refused_in_events(client, ws, linking)
         for n, (event_id, _payload, person_id, topic, partition, offset) in enumerate(rows):
             event = decoded.get(n)
             if not _belongs(subject, event, person_id, event_id):
                 continue
             subject.events.add(event_id)
             subject.lineage[event_id] = (topic, int(partition), int(offset))
-            if event is None:
-                continue
-            if person_id in subject.person_ids or event_id in subject.events:
-                for group in subject_refs(event):
-                    if subject.keys.intersection(group):
-                        subject.keys.update(group)
-            contact_id = getattr(event, "contact_id", None)
-            if (
-                isinstance(contact_id, str)
-                and contact_id
-                and (person_id in subject.person_ids or contact_key(contact_id) in subject.keys)
-            ):
-                subject.contacts.add(contact_id)
-            opportunity_id = getattr(event, "opportunity_id", None)
-            if (
-                isinstance(opportunity_id, str)
-                and opportunity_id
-                and (isinstance(contact_id, str) and contact_id in subject.contacts)
-            ):
-                subject.opportunities.add(opportunity_id)
+            if event is not None:
+                _learn(subject, event, person_id, refused.get(event_id, set()))
+
+
+def _learn(subject: Subject, event: Event, person_id: str, refused: set[str]) -> None:
+    """What one of the subject's events reveals: the other keys its reference to the
+    subject names, their contact, their opportunity. A key the identity guard refused to
+    link (``refused``: a placeholder, or one that broke a limit) is somebody else's and is
+    never followed, though the event lists it next to the subject's keys."""
+    for group in subject_refs(event):
+        linked = set(group) - refused
+        if subject.keys & linked:
+            subject.keys |= linked
+    contact_id = getattr(event, "contact_id", None)
+    if (
+        isinstance(contact_id, str)
+        and contact_id
+        and (person_id in subject.person_ids or contact_key(contact_id) in subject.keys)
+    ):
+        subject.contacts.add(contact_id)
+    opportunity_id = getattr(event, "opportunity_id", None)
+    if (
+        isinstance(opportunity_id, str)
+        and opportunity_id
+        and (isinstance(contact_id, str) and contact_id in subject.contacts)
+    ):
+        subject.opportunities.add(opportunity_id)
 
 
 def _belongs(subject: Subject, event: Event | None, person_id: str, event_id: str) -> bool:
@@ -166,7 +179,6 @@ def resolve(
         subject.person_ids |= persons_of_keys(client, ws, subject.keys)
         subject.person_ids = merge_closure(client, ws, subject.person_ids)
         subject.keys |= keys_of_persons(client, ws, subject.person_ids)
-        subject.keys -= refused_partners(client, ws, subject.keys)
         subject.contacts |= {k[4:] for k in subject.keys if k.startswith("crm:")}
         subject.opportunities |= opportunities_of_persons(client, ws, subject.person_ids)
         _scan_events(client, stores, subject)

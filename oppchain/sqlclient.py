@@ -45,8 +45,38 @@ def read(settings: Settings, sql: str, *, migrated: bool = False) -> dict[str, A
                 result: dict[str, Any] = json.loads(response.read())
                 return result
         except urllib.error.HTTPError as exc:
-            raise UsageError(json.loads(exc.read()).get("error", str(exc))) from exc
+            raise UsageError(_http_error(exc)) from exc
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            # the server of a stale stack.json is gone, or answered something else
+            reason = getattr(exc, "reason", exc)
+            raise UsageError(
+                f"the running stack's SQL server at {info['sql']} did not answer: "
+                f"{_one_line(reason)} (is 'oppchain up' still running?)"
+            ) from exc
     return run_query(open_database(settings.resolved_dsn(), migrated=migrated), sql)
+
+
+def _one_line(value: object) -> str:
+    lines = str(value).strip().splitlines()
+    return lines[0][:500] if lines else type(value).__name__
+
+
+def _http_error(exc: urllib.error.HTTPError) -> str:
+    """The server's ``{"error": ...}``, or the status and the first line of the body."""
+    try:
+        body = exc.read()
+    except OSError:
+        body = b""
+    try:
+        error = json.loads(body).get("error")
+    except (ValueError, AttributeError):
+        error = None
+    if error:
+        return _one_line(error)
+    text = body.decode("utf-8", "replace")
+    return f"SQL server: HTTP {exc.code} {exc.reason}" + (
+        f": {_one_line(text)}" if text.strip() else ""
+    )
 
 
 def run_sql(settings: Settings, query: str, fmt: str) -> int:

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 import pytest
+from kafka import KafkaProducer
+from kafka.errors import KafkaTimeoutError
 
+from oppchain import deadletters
 from oppchain.check import check
 from oppchain.deadletters import (
     DeadLetter,
     list_dead_letters,
     list_sql,
     read_dead_letters,
+    read_topic,
     replay,
+    run_replay,
     select,
 )
 from oppchain.generator import generate
@@ -109,3 +114,96 @@ def test_replay_after_fix_loses_nothing(settings: Settings, clickhouse: Any) -> 
     assert sum(r.messages for r in results) == sent + dead_total + len(malformed)
     assert sum(r.stored for r in results) == len(good) + len(big)
     assert sum(r.dead_lettered for r in results) == dead_total + 2 * len(malformed)
+
+
+def _put_dead_letters(settings: Settings, letters: list[tuple[str, int, int, bytes]]) -> None:
+    """Dead letters as the pipeline writes them: original bytes, source in headers."""
+    producer = KafkaProducer(bootstrap_servers=settings.brokers, acks="all")
+    try:
+        for topic, partition, offset, value in letters:
+            producer.send(
+                settings.topics["deadletters"],
+                value=value,
+                headers=[
+                    ("reason", b"malformed_json"),
+                    ("source_topic", topic.encode()),
+                    ("source_partition", str(partition).encode()),
+                    ("source_offset", str(offset).encode()),
+                ],
+            ).get(timeout=30)
+    finally:
+        producer.close()
+
+
+def test_replay_counts_copies_the_broker_refuses_and_exits_1(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A dead letter whose source partition is gone (the topic was recreated with fewer
+    partitions) cannot be sent: the others still go, and the counts say so."""
+    social = settings.input_topics[0]
+    assert settings.partitions == 3
+    _put_dead_letters(
+        settings, [(social, 0, 5, b"{1"), (social, 7, 9, b"{2"), (social, 1, 6, b"{3")]
+    )
+
+    assert run_replay(settings, settings.brokers, None, False) == 1
+    captured = capsys.readouterr()
+    assert "dead letters matched 3, already replayed 0, replayed 2, failed 1" in captured.out
+    assert f"not sent: {social}/7/9: ValueError" in captured.err
+    assert "1 of 3 copies were not sent" in captured.err
+    copies = {_source(m) for m in read_topic(settings.brokers, social, idle_ms=500)}
+    assert copies == {f"{social}/0/5", f"{social}/1/6"}
+
+    # Run again: only the one still to do is tried.
+    report = replay(settings, settings.brokers, idle_ms=500)
+    assert (report.already_replayed, report.replayed, report.failed) == (2, 0, 1)
+
+
+def _source(message: Any) -> str:
+    return dict(message.headers)["replay_of"].decode()
+
+
+class _Future:
+    def __init__(self, error: Exception | None) -> None:
+        self.error = error
+
+    def get(self, timeout: float) -> None:
+        if self.error is not None:
+            raise self.error
+
+
+class _FlakyProducer:
+    """Takes every send; the broker then times out the second copy."""
+
+    sent: ClassVar[list[str]] = []
+
+    def __init__(self, **_: Any) -> None:
+        pass
+
+    def send(self, topic: str, **kw: Any) -> _Future:
+        n = len(self.sent)
+        self.sent.append(kw["headers"][0][1].decode())
+        return _Future(KafkaTimeoutError("no ack in 30 s") if n == 1 else None)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_replay_counts_a_failed_delivery_and_goes_on(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Any
+) -> None:
+    letters = [_letter(n, "oversized", 10 + n) for n in range(4)]
+    monkeypatch.setattr(deadletters, "read_dead_letters", lambda *a, **k: letters)
+    monkeypatch.setattr(deadletters, "replayed_sources", lambda *a, **k: set())
+    monkeypatch.setattr(deadletters, "KafkaProducer", _FlakyProducer)
+    settings = Settings(data_dir=tmp_path, topic_prefix="x.")
+
+    assert run_replay(settings, "127.0.0.1:1", None, False) == 1
+    assert len(_FlakyProducer.sent) == 4  # every copy was tried
+    captured = capsys.readouterr()
+    assert "replayed 3, failed 1" in captured.out
+    assert "not sent: t.social/0/11: KafkaTimeoutError: no ack in 30 s" in captured.err
+    assert "1 of 4 copies were not sent" in captured.err
