@@ -63,7 +63,7 @@ class WorkspaceState(ChainState):
         self._opps_by_account: dict[str, set[str]] = {}
         self._contact_horizons: dict[str, int] = {}
         self._account_horizons: dict[str, int] = {}
-        self._refused_events: set[str] = set()
+        self._refused: set[tuple[str, str, str]] = set()  # (event_id, key_a, key_b)
         self.authenticity = Authenticity()
         self.karma = Karma()
         self.watermark = 0  # latest event time seen: the as_of of derived rows
@@ -125,9 +125,10 @@ class WorkspaceState(ChainState):
                         "reason": m.reason,
                     }
                 )
-        if not result.refusals or event.event_id in self._refused_events:
-            return
-        self._refused_events.add(event.event_id)
+        # Each refusal once (an event can make two links: an introduction's person
+        # and introducer), however often its link is tried again.
+        fresh = [r for r in result.refusals if (r.event_id, r.key_a, r.key_b) not in self._refused]
+        self._refused.update((r.event_id, r.key_a, r.key_b) for r in fresh)
         if batch.emit:
             batch.out.identity_refusals.extend(
                 {
@@ -139,7 +140,7 @@ class WorkspaceState(ChainState):
                     "rule": r.rule,
                     "detail": r.detail,
                 }
-                for r in result.refusals
+                for r in fresh
             )
 
     def _apply_identity(self, event: Envelope, batch: Batch) -> None:

@@ -237,6 +237,21 @@ def test_refusal_is_recorded_once_and_not_applied() -> None:
     assert state.graph.person_of("crm:C1") != state.graph.person_of("crm:C2")
 
 
+def test_both_links_of_an_introduction_record_their_refusals() -> None:
+    state = WorkspaceState("w")
+    intro = ev(
+        "introduction",
+        1,
+        "intro",
+        person={"contact_id": "C1", "platform": "x", "handle": "anonymous"},
+        introducer={"contact_id": "C2", "platform": "x", "handle": "null"},
+    )
+    out = state.apply([intro])
+    refused = sorted((r["rule"], r["key_a"]) for r in out.identity_refusals)
+    assert refused == [("blocked_value", "x:anonymous"), ("blocked_value", "x:null")]
+    assert state.apply([intro]).identity_refusals == []
+
+
 def test_other_workspace_is_rejected() -> None:
     event = EVENT_ADAPTER.validate_python(
         {
