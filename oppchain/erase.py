@@ -6,7 +6,8 @@ What a person is, found from the data itself:
   ``identity_merges`` joined with them, followed both ways until nothing new;
 * identity keys: ``touchpoints.identity_key`` of their touches,
   ``identity_merges.keys_moved`` of their merges, ``crm:<contact_id>`` of their
-  contacts, and every key of a person reference in their own events;
+  contacts, and every key of a person reference in their own events (but a key
+  the identity guard refused there: a placeholder, or one over a limit, is not theirs);
 * events: every stored event (``touchpoints``, ``crm_events``) that names one of
   their keys in any role (the other party, an introducer, either side of an
   identity link, a contact's handles), is about their contact, or about one of
