@@ -9,6 +9,28 @@ _WON = (
     "FROM opportunity_chains_latest WHERE status = 'won')"
 )
 
+
+def _one_in_n(comment: str, first_touches: str) -> View:
+    """1 in N per channel, from ``first_touches``: (workspace, person_id, first_channel)."""
+    return View(
+        "one_in_n_by_channel",
+        comment,
+        f"""
+SELECT f.workspace AS workspace, f.first_channel AS channel,
+    count() AS first_touches,
+    countIf(w.contracts > 0) AS customers,
+    sum(w.contracts) AS contracts_won,
+    if(contracts_won > 0, round(first_touches / contracts_won, 1), NULL) AS one_in_n
+FROM ({first_touches}) AS f
+LEFT JOIN (
+    SELECT workspace, person_id, countIf(status = 'won') AS contracts
+    FROM opportunity_chains_latest GROUP BY workspace, person_id) AS w
+    ON f.workspace = w.workspace AND f.person_id = w.person_id
+GROUP BY workspace, channel
+""",
+    )
+
+
 _VIEWS = (
     View(
         "relationships_latest",
@@ -97,24 +119,11 @@ LEFT JOIN (
 GROUP BY workspace, cohort_month
 """,
     ),
-    View(
-        "one_in_n_by_channel",
+    _one_in_n(
         "The 1-in-N rate: persons first touched on a channel per contract won from them.",
         """
-SELECT f.workspace AS workspace, f.first_channel AS channel,
-    count() AS first_touches,
-    countIf(w.contracts > 0) AS customers,
-    sum(w.contracts) AS contracts_won,
-    if(contracts_won > 0, round(first_touches / contracts_won, 1), NULL) AS one_in_n
-FROM (
     SELECT workspace, person_id, argMin(channel, (occurred_at, event_id)) AS first_channel
-    FROM touchpoints WHERE person_id != '' GROUP BY workspace, person_id) AS f
-LEFT JOIN (
-    SELECT workspace, person_id, countIf(status = 'won') AS contracts
-    FROM opportunity_chains_latest GROUP BY workspace, person_id) AS w
-    ON f.workspace = w.workspace AND f.person_id = w.person_id
-GROUP BY workspace, channel
-""",
+    FROM touchpoints WHERE person_id != '' GROUP BY workspace, person_id""",
     ),
     View(
         "time_to_close_percentiles",
@@ -226,26 +235,13 @@ RING_ENGAGEMENT_SHARE = _ring_engagement_share(
 # reads it: it grouped ``touchpoints`` by the person id each touch was written with,
 # so a person merged later counted as two, first touched on two channels.
 RELATIONSHIPS_LATEST = next(v for v in _VIEWS if v.name == "relationships_latest")
-ONE_IN_N_BY_CHANNEL = View(
-    "one_in_n_by_channel",
+ONE_IN_N_BY_CHANNEL = _one_in_n(
     "The 1-in-N rate: persons (as stitched now) first touched on a channel per contract "
     "won from them. Relationship rows written before migration 0010 have no first "
     "channel ('') until the person is touched again.",
     """
-SELECT f.workspace AS workspace, f.first_channel AS channel,
-    count() AS first_touches,
-    countIf(w.contracts > 0) AS customers,
-    sum(w.contracts) AS contracts_won,
-    if(contracts_won > 0, round(first_touches / contracts_won, 1), NULL) AS one_in_n
-FROM (
     SELECT workspace, person_id, first_channel
-    FROM relationships_latest WHERE touch_count > 0) AS f
-LEFT JOIN (
-    SELECT workspace, person_id, countIf(status = 'won') AS contracts
-    FROM opportunity_chains_latest GROUP BY workspace, person_id) AS w
-    ON f.workspace = w.workspace AND f.person_id = w.person_id
-GROUP BY workspace, channel
-""",
+    FROM relationships_latest WHERE touch_count > 0""",
 )
 
 VIEWS_0004 = (*_VIEWS, RING_ENGAGEMENT_SHARE_0004)

@@ -63,20 +63,23 @@ def test_ask_only_flag() -> None:
     assert not strength(sorted(gives), 7, asks[-1].at)["ask_only"]
 
 
-def test_state_emits_one_row_per_person_per_batch_with_history() -> None:
-    def si(day: float, handle: str, action: str, direction: str) -> SocialInteraction:
-        return SocialInteraction(
-            event_id=f"{handle}{day}{action}",
-            occurred_at=T0 + timedelta(days=day),
-            source="t",
-            workspace="w",
-            platform="x",
-            own_account="us",
-            handle=handle,
-            direction=direction,
-            action=action,
-        )
+def si(
+    day: float, handle: str, action: str, direction: str, platform: str = "x"
+) -> SocialInteraction:
+    return SocialInteraction(
+        event_id=f"{platform}{handle}{day}{action}",
+        occurred_at=T0 + timedelta(days=day),
+        source="t",
+        workspace="w",
+        platform=platform,
+        own_account="us",
+        handle=handle,
+        direction=direction,
+        action=action,
+    )
 
+
+def test_state_emits_one_row_per_person_per_batch_with_history() -> None:
     state = WorkspaceState("w")
     out = state.apply([si(0, "a", "like", "inbound"), si(1, "a", "reply", "outbound")])
     assert len(out.relationships) == 1
@@ -102,21 +105,11 @@ def test_the_first_channel_follows_a_merge_to_the_surviving_person() -> None:
     """A person first touched on x, later stitched to a LinkedIn contact: the one
     live person's row says x, whichever id survives."""
 
-    def si(day: float, platform: str, handle: str) -> SocialInteraction:
-        return SocialInteraction(
-            event_id=f"{platform}{handle}{day}",
-            occurred_at=T0 + timedelta(days=day),
-            source="t",
-            workspace="w",
-            platform=platform,
-            own_account="us",
-            handle=handle,
-            direction="inbound",
-            action="like",
-        )
+    def like(day: float, platform: str, handle: str) -> SocialInteraction:
+        return si(day, handle, "like", "inbound", platform)
 
     state = WorkspaceState("w")
-    state.apply([si(0, "x", "ann"), si(5, "linkedin", "ann-l"), si(6, "linkedin", "ann-l")])
+    state.apply([like(0, "x", "ann"), like(5, "linkedin", "ann-l"), like(6, "linkedin", "ann-l")])
     link = {
         "event_type": "identity_linked",
         "event_id": "link",
