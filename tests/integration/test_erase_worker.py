@@ -14,7 +14,7 @@ from oppchain.generator import generate
 from oppchain.settings import Settings
 from sinks.spec import quote
 from streams.pipeline import Pipeline
-from tests.integration.harness import make_pipeline, produce, scalar
+from tests.integration.harness import ACCOUNTED, make_pipeline, produce, scalar
 
 EVENTS = 3000
 
@@ -25,6 +25,15 @@ async def _handled(pipeline: Pipeline, expected: int, timeout_s: float = 120) ->
     deadline = time.monotonic() + timeout_s
     while counters.stored + counters.dead_lettered + counters.duplicates_dropped < expected:
         assert time.monotonic() < deadline, f"only {counters} of {expected}"
+        await asyncio.sleep(0.05)
+
+
+async def _stored(client: Any, expected: int, timeout_s: float = 60) -> None:
+    """Until the batches handled are in ClickHouse too (the last one is stored while
+    the loop goes on)."""
+    deadline = time.monotonic() + timeout_s
+    while await asyncio.to_thread(scalar, client, ACCOUNTED) < expected:
+        assert time.monotonic() < deadline, "the batches were not stored"
         await asyncio.sleep(0.05)
 
 
@@ -48,6 +57,7 @@ def test_a_running_worker_forgets_a_person_erased_by_a_host_whose_clock_is_behin
         task = asyncio.ensure_future(pipeline.run())
         try:
             await _handled(pipeline, EVENTS)
+            await _stored(client, EVENTS)
             workspace, person = client.query(
                 "SELECT workspace, person_id FROM opportunity_chains "
                 "ORDER BY workspace, opportunity_id LIMIT 1"
