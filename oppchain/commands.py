@@ -113,7 +113,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         bad_fraction=args.bad_fraction,
         summary_json=args.summary_json,
     )
-    return run_demo(settings_from(args), options)
+    settings = settings_from(args)
+    if settings.brokers or settings.clickhouse_dsn:
+        # It writes synthetic events and joins the consumer group: never into real systems.
+        raise UsageError(
+            "the demo runs on its own embedded broker and database: unset OPPCHAIN_BROKERS "
+            "and OPPCHAIN_CLICKHOUSE_DSN (or drop --brokers / --clickhouse-dsn)"
+        )
+    return run_demo(settings, options)
 
 
 def cmd_attribute(args: argparse.Namespace) -> int:

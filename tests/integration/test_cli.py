@@ -85,6 +85,8 @@ def test_demo_accounts_for_every_event_and_sql_reads_it(tmp_path: Path) -> None:
         ("sql", "SELECT 1; DROP TABLE touchpoints"),
         ("produce", "/no/such/file.jsonl"),
         ("demo", "--events", "-5"),
+        ("demo", "--brokers", "127.0.0.1:1"),  # never into real systems
+        ("demo", "--clickhouse-dsn", "http://127.0.0.1:1"),
         ("generate", "--seed", "1"),
         ("nonsense",),
         ("attribute",),
