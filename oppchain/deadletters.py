@@ -114,11 +114,9 @@ def _headers(message: Any) -> dict[str, str]:
     return {k: (v or b"").decode("utf-8", "replace") for k, v in (message.headers or [])}
 
 
-def read_dead_letters(
-    bootstrap: str, topic: str, *, idle_ms: int = IDLE_MS, first_idle_ms: int | None = None
-) -> list[DeadLetter]:
+def read_dead_letters(bootstrap: str, topic: str, *, idle_ms: int = IDLE_MS) -> list[DeadLetter]:
     out = []
-    for message in read_topic(bootstrap, topic, idle_ms=idle_ms, first_idle_ms=first_idle_ms):
+    for message in read_topic(bootstrap, topic, idle_ms=idle_ms):
         h = _headers(message)
         try:
             partition, offset = int(h["source_partition"]), int(h["source_offset"])
@@ -154,17 +152,11 @@ def select(letters: Sequence[DeadLetter], reason: str | None = None) -> list[Dea
     return out
 
 
-def replayed_sources(
-    bootstrap: str,
-    topics: Sequence[str],
-    *,
-    idle_ms: int = IDLE_MS,
-    first_idle_ms: int | None = None,
-) -> set[str]:
+def replayed_sources(bootstrap: str, topics: Sequence[str], *, idle_ms: int = IDLE_MS) -> set[str]:
     """``replay_of`` values found on ``topics``: dead letters already replayed."""
     found: set[str] = set()
     for topic in topics:
-        for message in read_topic(bootstrap, topic, idle_ms=idle_ms, first_idle_ms=first_idle_ms):
+        for message in read_topic(bootstrap, topic, idle_ms=idle_ms):
             value = _headers(message).get("replay_of")
             if value:
                 found.add(value)
@@ -190,21 +182,15 @@ def replay(
     dry_run: bool = False,
     again: bool = False,
     idle_ms: int = IDLE_MS,
-    first_idle_ms: int | None = None,
 ) -> ReplayReport:
     """Send the matching dead letters again; a copy the broker refuses is counted in
     ``failed`` (with the first few reasons in ``errors``) and the others still go."""
     topic = settings.topics["deadletters"]
-    letters = select(
-        read_dead_letters(bootstrap, topic, idle_ms=idle_ms, first_idle_ms=first_idle_ms), reason
-    )
+    letters = select(read_dead_letters(bootstrap, topic, idle_ms=idle_ms), reason)
     report = ReplayReport(matched=len(letters), dry_run=dry_run)
     if not again and letters:
         done = replayed_sources(
-            bootstrap,
-            sorted({d.source_topic for d in letters}),
-            idle_ms=idle_ms,
-            first_idle_ms=first_idle_ms,
+            bootstrap, sorted({d.source_topic for d in letters}), idle_ms=idle_ms
         )
         todo = [d for d in letters if d.source not in done]
         report.already_replayed = len(letters) - len(todo)
