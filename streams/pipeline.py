@@ -86,8 +86,11 @@ class Pipeline:
 
     def rebuild(self, partitions: set[int]) -> int:
         """Replay the stored events of the workspaces routed to ``partitions``."""
+        return self.replay(self._workspaces_of(partitions))
+
+    def replay(self, workspaces: list[str]) -> int:
+        """Replay the stored events of ``workspaces`` (their erased events left out)."""
         assert self.processor is not None
-        workspaces = self._workspaces_of(partitions)
         if not workspaces:
             return 0
         total = self.processor.replay(self.sink.query, workspaces)
@@ -194,9 +197,7 @@ class Pipeline:
         if erased:
             await self.drain()
             await asyncio.to_thread(self.processor.drop, erased)
-            total = await asyncio.to_thread(self.processor.replay, self.sink.query, erased)
-            await asyncio.to_thread(self.processor.settle)
-            log.info("erasure: rebuilt %d workspaces from %d stored events", len(erased), total)
+            await asyncio.to_thread(self.replay, erased)
         self._erasures_seen |= {e.erasure_id for e in new}
         self.erasures_applied += len(new)
 
