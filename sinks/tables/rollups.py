@@ -6,8 +6,7 @@ target table and the view's SELECT are both derived from it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from sinks.spec import Column, Table, View
 from sinks.tables.common import WORKSPACE
@@ -28,9 +27,6 @@ class Rollup:
     source: str
     dimensions: tuple[tuple[Column, str], ...]
     measures: tuple[tuple[Column, str], ...]
-    # Table settings. The rollups of 0004 have none (0009 altered them); a new rollup
-    # passes ``common.deduplicated()`` like every new table.
-    settings: dict[str, Any] = field(default_factory=dict)
 
     def table(self) -> Table:
         return Table(
@@ -40,7 +36,6 @@ class Rollup:
             engine="AggregatingMergeTree",
             order_by="(" + ", ".join(c.name for c, _ in self.dimensions) + ")",
             partition_by="toYYYYMM(day)",
-            settings=dict(self.settings),
         )
 
     def view(self) -> View:

@@ -185,12 +185,13 @@ class ChainState:
 
     # -- data-driven attribution input -------------------------------------
 
-    def _markov_unit(self, opp: Opportunity, contact: str) -> tuple[str, str]:
+    def _markov_unit(self, opp: Opportunity) -> tuple[str, str]:
         """The opportunity's account; without one, the account its person belongs
         to (a person in an account has no path of their own), else the person."""
         if opp.account_id is not None:
             return ("account", opp.account_id)
-        person = self.graph.person_of(contact)
+        assert opp.contact_key is not None
+        person = self.graph.person_of(opp.contact_key)
         account = self.graph.account_of(person) or min(self.graph.accounts_of(person), default=None)
         return ("person", person) if account is None else ("account", account)
 
@@ -204,7 +205,7 @@ class ChainState:
         won: dict[tuple[str, str], list[Opportunity]] = {}
         for opp in self.opportunities.values():
             if opp.status == "won" and opp.contact_key is not None:
-                won.setdefault(self._markov_unit(opp, opp.contact_key), []).append(opp)
+                won.setdefault(self._markov_unit(opp), []).append(opp)
         units: dict[tuple[str, str], set[str]] = {
             ("account", a): set(self.graph.persons_of_account(a)) for a in self.graph.accounts()
         }
