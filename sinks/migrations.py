@@ -105,6 +105,10 @@ MIGRATIONS: tuple[Migration, ...] = (
             relationships.ONE_IN_N_BY_CHANNEL,
         ),
     ),
+    Migration(
+        "0011_authentic_credits_restated_under_their_version",
+        (Drop("VIEW", "attribution_credits"), chains.CREDIT_HISTORY),
+    ),
 )
 
 

@@ -189,15 +189,14 @@ WHERE credit_fraction > 0{where}""",
     )
 
 
+_HISTORY_COMMENT = (
+    "Credit of each touch of each chain under each attribution model, every version; "
+    "fractions sum to 1 and values to the opportunity value per (opportunity, model, "
+    "version). Touches without credit under a model have no row."
+)
+
 CREDIT_VIEWS = (
-    _credits_view(
-        "attribution_credits",
-        "Credit of each touch of each chain under each attribution model, every version; "
-        "fractions sum to 1 and values to the opportunity value per (opportunity, model, "
-        "version). Touches without credit under a model have no row.",
-        "",
-        "",
-    ),
+    _credits_view("attribution_credits", _HISTORY_COMMENT, "", ""),
     _credits_view(
         "attribution_credits_latest",
         "Credits of the current version of every chain.",
@@ -237,4 +236,14 @@ CREDIT_SETS_MIGRATION = (
     Drop("VIEW", "attribution_credits_latest"),
     Drop("TABLE", "attribution_credits"),
     *CREDIT_VIEWS,
+)
+
+# A flag raised or lifted after a chain was credited writes its *_authentic credit
+# sets again under the same version; the table keeps the last one, and the history
+# reads FINAL so that it never shows both (0011).
+CREDIT_HISTORY = _credits_view(
+    "attribution_credits",
+    _HISTORY_COMMENT + " *_authentic credits are as of the latest authenticity flags.",
+    " FINAL",
+    "",
 )

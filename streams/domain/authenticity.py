@@ -154,6 +154,8 @@ class Authenticity:
         self.own: dict[str, _Own] = {}
         self.flags: dict[tuple[str, str, str], Flag] = {}  # (flag, own, subject) -> flag
         self.suspect = array("q")  # hashes of the event ids weighing 0, sorted
+        # Hashes whose weight the last ``refresh`` changed (suspect then, or now).
+        self.reweighted: frozenset[int] = frozenset()
         self._rings: dict[str, dict[str, Pair]] = {}  # own -> ring candidates
         self._pods: dict[str, dict[str, Pair]] = {}  # own -> pod candidates
         self._own_keys: dict[tuple[str, str], str] = {}
@@ -240,6 +242,7 @@ class Authenticity:
                 pods.pop(member, None)
         self._dirty_pairs.clear()
         changed: list[tuple[Flag, bool]] = []
+        self.reweighted = frozenset()
         for own_key in sorted(self._dirty):
             found = self._detect(own_key)
             old = {k: f for k, f in self.flags.items() if k[1] == own_key}
@@ -296,6 +299,7 @@ class Authenticity:
             if pair is None:
                 continue
             suspect.update((pair.event_ids if flag == RING else pair.lockstep_ids) or ())
+        self.reweighted = frozenset(suspect.symmetric_difference(self.suspect))
         self.suspect = array("q", sorted(suspect))
 
     def weight(self, event_id: str) -> float:

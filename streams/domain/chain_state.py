@@ -19,7 +19,9 @@ from streams.domain.config import DomainConfig
 from streams.domain.identity import IdentityGraph
 from streams.domain.journeys import Journeys, order_key
 from streams.domain.markov import Path
+from streams.domain.memory import event_hash
 from streams.domain.outputs import ALWAYS, Batch, Outputs
+from streams.domain.rows import Row
 from streams.domain.touches import Touch
 
 AUTHENTIC_SUFFIX = "_authentic"  # authenticity-weighted variant of every model
@@ -85,6 +87,7 @@ class ChainState:
                     dirty.add(oid)
         for account in batch.accounts:
             dirty |= self._opps_by_account.get(account, set())
+        emitted: set[str] = set()
         for oid in sorted(dirty):
             opp = self.opportunities[oid]
             if opp.created is None:
@@ -95,6 +98,31 @@ class ChainState:
             opp.version = version
             if batch.emit:
                 self._emit_chain(opp, batch.out)
+                emitted.add(oid)
+        self._restate_authentic(batch, emitted)
+
+    def _restate_authentic(self, batch: Batch, emitted: set[str]) -> None:
+        """A flag raised or lifted changes the weight of touches already credited
+        but no chain's inputs, so not its version: the ``*_authentic`` credits of
+        the chains holding those touches are written again under the same version
+        (the table keeps the last row written per version). A replay, which emits
+        nothing, then agrees with what live processing wrote, in any arrival order.
+        """
+        reweighted = self.authenticity.reweighted
+        if not (batch.emit and self.authentic_models and reweighted and batch.flagged_keys):
+            return
+        found: set[str] = set()
+        for key in batch.flagged_keys:
+            if self.graph.has_key(key):
+                found |= self._opportunities_of(self.graph.person_of(key))
+        for oid in sorted(found - emitted):
+            opp = self.opportunities[oid]
+            if opp.created is None:
+                continue
+            touches = self.chain_touches(opp)
+            if any(event_hash(t.event_id) in reweighted for t in touches):
+                sets = self._authentic_sets(opp, self._chain_row(opp, touches), touches)
+                batch.out.attribution_credit_sets.extend(sets)
 
     def _scope(self, opp: Opportunity) -> tuple[str, set[str]]:
         """(the opportunity's person, every person whose touches are in its chain)."""
@@ -132,12 +160,11 @@ class ChainState:
         cfg = self.config
         return select_chain_touches(list(merged), end, cfg.path_lookback_days, cfg.max_steps)
 
-    def _emit_chain(self, opp: Opportunity, out: Outputs) -> None:
+    def _chain_row(self, opp: Opportunity, touches: list[Touch]) -> Row:
         assert opp.contact_key is not None
         person, _ = self._scope(opp)
-        touches = self.chain_touches(opp)
         lead_at = lead_before(self._leads.get(opp.contact_key, {}).values(), opp.created_at)[0]
-        row = chain_row(
+        return chain_row(
             self.workspace,
             opp,
             person_id=person,
@@ -146,31 +173,38 @@ class ChainState:
             version=opp.version,
             resolve=self.graph.resolve,
         )
+
+    def _emit_chain(self, opp: Opportunity, out: Outputs) -> None:
+        touches = self.chain_touches(opp)
+        row = self._chain_row(opp, touches)
         out.opportunity_chains.append(row)
-        plain = credit_sets(
+        plain = self._credit_sets(opp, row, touches)
+        out.attribution_credit_sets.extend(plain)
+        if self.authentic_models:
+            out.attribution_credit_sets.extend(self._authentic_sets(opp, row, touches, plain))
+
+    def _credit_sets(
+        self, opp: Opportunity, row: Row, touches: list[Touch], weights: list[float] | None = None
+    ) -> list[Row]:
+        return credit_sets(
             row,
             touches,
             self.config.models,
+            weights=weights,
             half_life_days=self.config.half_life_days,
             conversion_at=opp.end,
         )
-        out.attribution_credit_sets.extend(plain)
-        if not self.authentic_models:
-            return
+
+    def _authentic_sets(
+        self, opp: Opportunity, row: Row, touches: list[Touch], plain: list[Row] | None = None
+    ) -> list[Row]:
+        """Every model again, suspect touches weighing 0 (the plain sets when none is)."""
         weights = [self.authenticity.weight(t.event_id) for t in touches]
-        weighted = plain
         if min(weights, default=1.0) < 1.0:
-            weighted = credit_sets(
-                row,
-                touches,
-                self.config.models,
-                weights=weights,
-                half_life_days=self.config.half_life_days,
-                conversion_at=opp.end,
-            )
-        out.attribution_credit_sets.extend(
-            {**r, "model": r["model"] + AUTHENTIC_SUFFIX} for r in weighted
-        )
+            weighted = self._credit_sets(opp, row, touches, weights)
+        else:
+            weighted = plain if plain is not None else self._credit_sets(opp, row, touches)
+        return [{**r, "model": r["model"] + AUTHENTIC_SUFFIX} for r in weighted]
 
     def chain_rows(self) -> Outputs:
         """Current chain and credit rows of every opportunity (e.g. to re-publish)."""

@@ -42,6 +42,7 @@ class Batch:
     account_persons: set[str] = field(default_factory=set)  # current account to redo
     merged: list[tuple[str, str]] = field(default_factory=list)  # (from, into)
     karma_persons: set[str] = field(default_factory=set)  # returns may have changed
+    flagged_keys: set[str] = field(default_factory=set)  # ring/pod flags raised or lifted
 
     def touched(self, person: str, at: int) -> None:
         """Note a change to a person's journey from ``at`` on: chains whose

@@ -28,7 +28,7 @@ from schemas.events import (
     SocialInteraction,
 )
 from schemas.keys import contact_key, email_key, handle_key, ref_keys
-from streams.domain.authenticity import Authenticity, Flag
+from streams.domain.authenticity import BROADCAST, Authenticity, Flag
 from streams.domain.chain_state import ChainState
 from streams.domain.chains import MILESTONE_TYPES, Opportunity
 from streams.domain.config import DomainConfig
@@ -264,12 +264,13 @@ class WorkspaceState(ChainState):
         changed = self.authenticity.refresh()
         if not batch.emit:
             return
+        batch.flagged_keys.update(f.subject_key for f, _ in changed if f.flag != BROADCAST)
         as_of = to_datetime(self.watermark)
         for flag, raised in changed:
             batch.out.authenticity_flags.append(self._flag_row(flag, raised, as_of))
 
     def _flag_row(self, flag: Flag, raised: bool, as_of: object) -> Row:
-        person = self.graph.person_of(flag.subject_key) if flag.flag != "broadcast_only" else ""
+        person = self.graph.person_of(flag.subject_key) if flag.flag != BROADCAST else ""
         return {
             "workspace": self.workspace,
             "flag": flag.flag,

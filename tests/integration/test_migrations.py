@@ -14,6 +14,7 @@ from sinks.migrations import MIGRATIONS, ChangedMigration, Migration, migrate, t
 from sinks.tables.relationship_views import VIEWS_0004
 from sinks.writer import Backoff, ClickHouseSink
 from streams.domain.rows import CREDIT_COLUMNS
+from streams.domain.state import WorkspaceState
 from streams.ingest import Record
 from streams.processor import Processor
 
@@ -325,3 +326,47 @@ def test_one_in_n_counts_a_person_stitched_later_once_on_the_first_channel(
     assert clickhouse.query(f"SELECT {columns} FROM one_in_n_by_channel").result_rows == [
         ("x", 1, 1, 1, 1.0)
     ]
+
+
+def test_restated_authentic_credits_replace_their_version_in_history_from_0011(
+    settings: Settings,
+) -> None:
+    """r1's ring flag is lifted a month after its deal closed: the deal's
+    ``*_authentic`` credit sets are written again under the same version. Before
+    0011 the history view showed both sets (fractions summing to 2)."""
+    from tests.unit.test_authenticity import _ring_deal
+
+    events = _ring_deal([1])
+    state = WorkspaceState("w", authentic_models=True)
+    batches = [state.apply(events[:-1]), state.apply(events[-1:])]
+    assert [len(b.opportunity_chains) for b in batches] == [1, 0]
+    restated = batches[1].attribution_credit_sets
+    assert restated and all(r["model"].endswith("_authentic") for r in restated)
+    history = (
+        "SELECT count(), round(sum(credit_fraction), 6) FROM attribution_credits "
+        "WHERE model = 'linear_authentic'"
+    )
+    latest = (
+        "SELECT channel, round(credit_value, 2) FROM attribution_credits_latest "
+        "WHERE model = 'linear_authentic' ORDER BY touch_index"
+    )
+    dsn = settings.resolved_dsn()
+    client = connect(dsn)
+    try:
+        migrate(client, MIGRATIONS[:10])
+        client.command("SYSTEM STOP MERGES attribution_credit_sets")  # both sets stay apart
+        sink = ClickHouseSink(lambda: client)
+        for batch in batches:
+            chains = [{**c, "computed_at": _at(9)} for c in batch.opportunity_chains]
+            sink.write(
+                {
+                    "opportunity_chains": chains,
+                    "attribution_credit_sets": batch.attribution_credit_sets,
+                }
+            )
+        assert client.query(history).result_rows == [(5, 2.0)]  # linkedin alone, then 4 x 0.25
+        assert migrate(client) == [MIGRATIONS[-1].id]
+        assert client.query(history).result_rows == [(4, 1.0)]
+        assert client.query(latest).result_rows == [("x", 25.0)] * 3 + [("linkedin", 25.0)]
+    finally:
+        close_embedded(dsn)

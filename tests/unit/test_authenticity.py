@@ -162,3 +162,66 @@ def test_authentic_credits_give_flagged_touches_nothing() -> None:
     assert [(r["channel"], r["credit_value"]) for r in authentic] == [("linkedin", 100.0)]
     flags = {(r["flag"], r["subject_key"]) for r in out.authenticity_flags if r["flagged"]}
     assert (RING, "x:r1") in flags
+
+
+def _ring_deal(later: list[int]) -> list[Any]:
+    """A six-member ring; r1 is also contact C, whose deal closes after the ring
+    formed; members in ``later`` engage again after the close (which lifts them)."""
+    from schemas.events import ContactUpserted, ContractSigned, OpportunityCreated
+
+    def env(minutes: float, eid: str) -> dict[str, Any]:
+        at = T0 + timedelta(minutes=minutes)
+        return {"event_id": eid, "occurred_at": at, "source": "t", "workspace": "w"}
+
+    handles = ({"platform": "x", "handle": "r1"}, {"platform": "linkedin", "handle": "r1"})
+    deal = {"opportunity_id": "O", "contact_id": "C", "kind": "monetary"}
+    return [
+        *ring(6),
+        social(2000, "r1", "inbound", "reply", platform="linkedin"),
+        ContactUpserted(**env(1, "c"), contact_id="C", handles=handles),
+        OpportunityCreated(**env(3000, "o"), **deal, opportunity_type="deal", amount=100.0),
+        ContractSigned(**env(4000, "s"), opportunity_id="O", amount=100.0),
+        *(social(60 * 24 * 30 + m, f"r{m}", "inbound", "reply") for m in later),
+    ]
+
+
+def _latest_authentic(credit_sets: list[dict[str, Any]]) -> dict[str, list[float]]:
+    """What ``attribution_credits_latest`` shows: per model, the last set written
+    under the highest version."""
+    table: dict[tuple[str, int], dict[str, Any]] = {}
+    for row in credit_sets:
+        table[row["model"], row["version"]] = row
+    top = max(version for _, version in table)
+    return {
+        model: row["credit_fractions"]
+        for (model, version), row in table.items()
+        if version == top and model.endswith("_authentic")
+    }
+
+
+@pytest.mark.parametrize("later", [[], [1], [2, 3], [1, 2, 3]])
+@pytest.mark.parametrize("seed", range(6))
+def test_authentic_credits_follow_flags_raised_or_lifted_after_the_close(
+    later: list[int], seed: int
+) -> None:
+    """Lifting r1 (or dissolving its ring) after the close changes no input of the
+    chain, so no version, yet its authentic credits must end as a replay has them."""
+    rng = random.Random(seed)
+    events = _ring_deal(later)
+    before, after = events[: -len(later) or None], events[len(events) - len(later) :]
+    rng.shuffle(before)  # in any order, then the month-later acts, as they happen
+    events = before + after
+    live = WorkspaceState("w", authentic_models=True)
+    written: list[dict[str, Any]] = []
+    i = 0
+    while i < len(events):
+        size = rng.randint(1, 8)
+        written += live.apply(events[i : i + size]).attribution_credit_sets
+        i += size
+    replay = WorkspaceState("w", authentic_models=True)
+    replay.apply(sorted(events, key=lambda e: e.occurred_at), emit=False)
+    expected = _latest_authentic(replay.chain_rows().attribution_credit_sets)
+    assert _latest_authentic(written) == expected
+    lifted = 1 in later or len(later) >= 2  # r1 engaged again, or the ring fell under 5
+    x_share = 0.0 if not lifted else 0.75  # 3 of the 4 touches are r1's x acts
+    assert sum(expected["linear_authentic"][:3]) == pytest.approx(x_share)

@@ -42,6 +42,9 @@ RECORDED = {
     "0010_first_channel_of_the_live_person": (
         "80243718b8f2b4d98f76468ca5b8dbc44666a3bdcf111eb065eb90c343e218ac"
     ),
+    "0011_authentic_credits_restated_under_their_version": (
+        "7955f0183df1cab179e9f7cfd70b4c91aaebb29eecc9cb75be591a4a5ecd6b62"
+    ),
 }
 
 WINDOW = "non_replicated_deduplication_window"
