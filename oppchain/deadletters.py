@@ -4,8 +4,10 @@
 size, detail; the payload stays out of the listing). ``replay`` reads the
 dead-letter topic, which keeps the original bytes with headers ``reason``,
 ``source_topic``, ``source_partition`` and ``source_offset``, and produces the
-original bytes again to their source topic and partition with a header
-``replay_of=<topic>/<partition>/<offset>``. The pipeline then treats them like
+original bytes again to their source topic with a header
+``replay_of=<topic>/<partition>/<offset>``: to the partition of the workspace
+they name (``wrong_partition`` dead letters go home), else to their source
+partition. The pipeline then treats them like
 any message: fixed ones are stored (a second copy of a stored event is dropped as
 a duplicate), the rest are dead-lettered again with their reason.
 
@@ -33,11 +35,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 
 from oppchain.cli_context import UsageError
 from sinks.spec import quote
+from streams.routing import partition_for
 
 IDLE_MS = 2000
 # The first message waits for the connection, the metadata and the first fetch: a
@@ -212,7 +216,7 @@ def replay(
                     d.source_topic,
                     value=d.value,
                     key=d.key,
-                    partition=d.source_partition,
+                    partition=home_partition(d, settings.partitions),
                     headers=[("replay_of", d.source.encode())],
                 )
             except Exception as exc:  # refused before sending: count it, go on
@@ -230,6 +234,17 @@ def replay(
     finally:
         producer.close()
     return report
+
+
+def home_partition(letter: DeadLetter, partitions: int) -> int:
+    """The partition of the workspace the bytes name, if they can be read."""
+    try:
+        workspace = orjson.loads(letter.value).get("workspace")
+    except (orjson.JSONDecodeError, AttributeError):
+        workspace = None
+    if isinstance(workspace, str):
+        return partition_for(workspace, partitions)
+    return letter.source_partition
 
 
 def _failed(report: ReplayReport, letter: DeadLetter, exc: BaseException) -> None:

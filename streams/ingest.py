@@ -30,6 +30,7 @@ from schemas.keys import handle_key, ref_keys
 from schemas.privacy import redact_emails
 from sinks.tables.ingest import TOUCHPOINTS
 from streams.enrich import TouchEvent, channel_of, infer_intent
+from streams.routing import partition_for
 
 TOUCH_TYPES = frozenset(
     {"social_interaction", "introduction", "meeting", "email_exchanged", "help_given"}
@@ -75,27 +76,58 @@ def split(
     dead = []
     for failure in failures:
         record = records[failure.index]
-        value = record.value or b""
-        readable = len(value) <= max_bytes
-        dead.append(
-            (
-                record,
-                {
-                    "dead_at": now,
-                    "reason": failure.reason,
-                    "detail": failure.detail,
-                    "source_topic": record.topic,
-                    "source_partition": record.partition,
-                    "source_offset": record.offset,
-                    "message_key": (record.key or b"").decode("utf-8", "replace")[:256],
-                    "event_id": _peek(value, "event_id") if readable else "",
-                    "workspace": _peek(value, "workspace") if readable else "",
-                    "payload_bytes": len(value),
-                    "payload": redact_emails(value[:DEAD_PAYLOAD_LIMIT]).decode("utf-8", "replace"),
-                },
-            )
-        )
+        readable = len(record.value or b"") <= max_bytes
+        dead.append(dead_letter(record, failure.reason, failure.detail, now, readable=readable))
     return valid, dead
+
+
+def misrouted(
+    valid: list[Valid], partitions: int, now: datetime
+) -> tuple[list[Valid], list[tuple[Record, dict[str, Any]]]]:
+    """Events on another partition than their workspace's are dead letters, not
+    events: a workspace's state lives with its partition, so applying one there
+    would stitch and chain it apart from the rest (``deadletters replay`` sends
+    it where it belongs)."""
+    home: dict[str, int] = {}
+    kept: list[Valid] = []
+    dead: list[tuple[Record, dict[str, Any]]] = []
+    for item in valid:
+        workspace = item.event.workspace
+        expected = home.get(workspace)
+        if expected is None:
+            expected = home[workspace] = partition_for(workspace, partitions)
+        if item.record.partition == expected:
+            kept.append(item)
+            continue
+        detail = (
+            f"workspace {workspace!r} belongs on partition {expected} of {partitions}, "
+            f"not {item.record.partition}"
+        )
+        dead.append(dead_letter(item.record, "wrong_partition", detail, now))
+    return kept, dead
+
+
+def dead_letter(
+    record: Record, reason: str, detail: str, now: datetime, *, readable: bool = True
+) -> tuple[Record, dict[str, Any]]:
+    """The dead-letter row of a record (ids read from it unless too large to read)."""
+    value = record.value or b""
+    return (
+        record,
+        {
+            "dead_at": now,
+            "reason": reason,
+            "detail": detail,
+            "source_topic": record.topic,
+            "source_partition": record.partition,
+            "source_offset": record.offset,
+            "message_key": (record.key or b"").decode("utf-8", "replace")[:256],
+            "event_id": _peek(value, "event_id") if readable else "",
+            "workspace": _peek(value, "workspace") if readable else "",
+            "payload_bytes": len(value),
+            "payload": redact_emails(value[:DEAD_PAYLOAD_LIMIT]).decode("utf-8", "replace"),
+        },
+    )
 
 
 def _other_party(event: TouchEvent) -> tuple[str, str, str]:

@@ -40,6 +40,10 @@ ERASURE_POLL_S = 5.0
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+class PartitionCountMismatch(RuntimeError):
+    """An input topic's partition count differs from the configured one."""
+
+
 @dataclass
 class Pipeline:
     settings: Settings
@@ -65,7 +69,11 @@ class Pipeline:
     def __post_init__(self) -> None:
         if self.processor is None:
             n = self.settings.processing_pool_size()
-            self.processor = ProcessingPool(self.settings, n) if n else Processor(self.settings)
+            self.processor = (
+                ProcessingPool(self.settings, n)
+                if n
+                else Processor(self.settings, check_routing=True)
+            )
         self.sink.should_stop = self.stopping.is_set
 
     def close(self) -> None:
@@ -142,8 +150,22 @@ class Pipeline:
             bootstrap_servers=self.bootstrap, acks="all", client_id=f"{s.app_id}-deadletters"
         )
         await self.producer.start()
+        await self._check_partitions()
         await self.consumer.start()
         self.consumer.subscribe(s.input_topics, listener=_Listener(self))
+
+    async def _check_partitions(self) -> None:
+        """Workspaces are routed by ``partitions``: with another count on a topic,
+        every event would be read on a partition that is not its workspace's."""
+        assert self.producer is not None
+        for topic in self.settings.input_topics:
+            found = len(await self.producer.partitions_for(topic))
+            if found != self.settings.partitions:
+                await self.producer.stop()
+                raise PartitionCountMismatch(
+                    f"topic {topic} has {found} partitions, settings say "
+                    f"{self.settings.partitions} (OPPCHAIN_PARTITIONS)"
+                )
 
     async def stop(self) -> None:
         self.stopping.set()

@@ -46,7 +46,7 @@ def _to_arrow(rows: dict[str, list[Any]]) -> dict[str, Any]:
 
 def _serve(conn: Connection, settings: Settings, secret: bytes) -> None:
     """A child's loop: one request in, one reply out, until the pipe closes."""
-    processor = Processor(settings, secret=secret)
+    processor = Processor(settings, secret=secret, check_routing=True)
     while True:
         try:
             method, args = conn.recv()

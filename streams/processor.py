@@ -24,7 +24,7 @@ from streams.domain.markov import Path
 from streams.domain.memory import SeenIds
 from streams.domain.outputs import Outputs
 from streams.domain.state import WorkspaceState
-from streams.ingest import Record, Valid, event_rows, split
+from streams.ingest import Record, Valid, event_rows, misrouted, split
 from streams.store import Query, replay
 
 Rows = dict[str, list[Any]]  # dicts, or tuples in column order for touchpoints
@@ -88,6 +88,9 @@ class Processor:
     secret: bytes | None = None
     # workspace -> keyed hash of an erased event's id -> its erasure (``forget``)
     erased: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Dead-letter events read from another partition than their workspace's (the
+    # pipeline's processors; tests and tools feed batches from anywhere).
+    check_routing: bool = False
 
     def _secret(self) -> bytes:
         if self.secret is None:
@@ -110,6 +113,9 @@ class Processor:
         valid, dead = split(
             records, secret=self._secret(), max_bytes=self.settings.max_message_bytes, now=now
         )
+        if self.check_routing:
+            valid, wrong = misrouted(valid, self.settings.partitions, now)
+            dead += wrong
         fresh: dict[str, list[Valid]] = defaultdict(list)
         duplicates = 0
         dropped: list[dict[str, Any]] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, ClassVar
 
 import orjson
@@ -207,3 +208,53 @@ def test_replay_counts_a_failed_delivery_and_goes_on(
     assert "replayed 3, failed 1" in captured.out
     assert "not sent: t.social/0/11: KafkaTimeoutError: no ack in 30 s" in captured.err
     assert "1 of 4 copies were not sent" in captured.err
+
+
+def test_events_off_their_partition_are_dead_lettered_and_replayed_home(
+    settings: Settings, clickhouse: Any
+) -> None:
+    """A producer that ignores the routing contract: its events would be stitched
+    apart from the rest of their workspace, so they wait as dead letters until a
+    replay sends them to their workspace's partition."""
+    from schemas.events import family_of
+    from streams.routing import partition_for
+
+    lines = generate(13, 60, events=300, workspaces=2).events
+    strays = lines[-12:]
+    sent = produce(settings, lines[:-12])
+    raw = KafkaProducer(bootstrap_servers=settings.brokers)
+    for line in strays:
+        event = orjson.loads(line)
+        home = partition_for(event["workspace"], settings.partitions)
+        topic = settings.topics[family_of(event["event_type"])]
+        raw.send(topic, line, partition=(home + 1) % settings.partitions)
+    raw.flush()
+    raw.close()
+    run_until(settings, sent + len(strays))
+    rows = list_dead_letters(settings, limit=100)
+    assert sorted(r["event_id"] for r in rows) == sorted(
+        orjson.loads(s)["event_id"] for s in strays
+    )
+    assert {r["reason"] for r in rows} == {"wrong_partition"}
+
+    report = replay(settings, settings.brokers, reason="wrong_partition")
+    assert (report.matched, report.replayed) == (len(strays), len(strays))
+    run_until(settings, len(strays))
+    stored = scalar(clickhouse, "SELECT uniqExact(event_id) FROM touchpoints") + scalar(
+        clickhouse, "SELECT uniqExact(event_id) FROM crm_events"
+    )
+    assert stored == len(lines)
+    results = check(
+        lambda sql: clickhouse.query(sql).result_rows, settings.brokers, settings.input_topics
+    )
+    assert [r.gap for r in results] == [0, 0, 0]
+    assert sum(r.dead_lettered for r in results) == len(strays)
+
+
+def test_a_worker_refuses_topics_with_another_partition_count(settings: Settings) -> None:
+    from streams.pipeline import PartitionCountMismatch
+    from tests.integration.harness import make_pipeline
+
+    pipeline = make_pipeline(settings.model_copy(update={"partitions": settings.partitions + 1}))
+    with pytest.raises(PartitionCountMismatch, match=r"has 3 partitions, settings say 4"):
+        asyncio.run(pipeline.start())

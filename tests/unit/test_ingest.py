@@ -82,3 +82,30 @@ def test_canonical_payload_is_the_encoded_event_for_any_text(
     )
     item = Valid(Record("t", 0, 0, None, b"@"), event)
     assert stored_payload(item) == encode(event).decode()
+
+
+def test_an_event_off_its_workspace_partition_is_a_dead_letter_with_the_reason() -> None:
+    from streams.ingest import misrouted
+    from streams.routing import partition_for
+
+    lines = generate(5, 60, events=300, workspaces=3).events
+    items = _valid(lines)  # all read on partition 0
+    homes = {i.event.workspace: partition_for(i.event.workspace, 4) for i in items}
+    assert len(set(homes.values())) > 1, "the worlds' workspaces live on several partitions"
+    moved = [
+        i._replace(record=i.record._replace(partition=homes[i.event.workspace])) for i in items
+    ]
+    moved[7] = moved[7]._replace(record=moved[7].record._replace(partition=9))
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    kept, dead = misrouted(moved, 4, now)
+    assert kept == moved[:7] + moved[8:]
+    [(record, row)] = dead
+    workspace = moved[7].event.workspace
+    assert record == moved[7].record
+    assert row["reason"] == "wrong_partition"
+    assert row["detail"] == (
+        f"workspace {workspace!r} belongs on partition {homes[workspace]} of 4, not 9"
+    )
+    assert (row["event_id"], row["workspace"]) == (moved[7].event.event_id, workspace)
+    assert (row["source_partition"], row["source_offset"]) == (9, 7)
+    assert row["payload"] == lines[7].decode() and row["dead_at"] == now
