@@ -138,3 +138,35 @@ def test_one_failed_child_leaves_every_pipe_in_step(settings: Settings) -> None:
         assert _counts(pool.stats()) == (0, 0)
     finally:
         pool.close()
+
+
+def test_a_replay_a_few_days_at_a_time_rebuilds_the_state_of_one_read(
+    settings: Settings, clickhouse: Any
+) -> None:
+    """Memory stays bounded by the window; the state is the same as from one read."""
+    from streams.store import replay
+
+    clean = generate(13, 365, events=6000, workspaces=3).events
+    stored, later = clean[:4500], clean[4500:]
+    sink = ClickHouseSink(lambda: clickhouse)
+    first = Processor(settings)
+    sink.write(first.process(_records(stored, settings.partitions), NOW).rows)
+    sink.write(first.process(_records(stored[:500], settings.partitions), NOW).rows)  # redelivery
+    queries: list[str] = []
+
+    def counted(sql: str) -> list[tuple[Any, ...]]:
+        queries.append(sql)
+        return sink.query(sql)
+
+    whole, windowed = Processor(settings), Processor(settings)
+    assert replay(whole, sink.query, first.workspaces(), window=10**9) == len(stored)
+    assert replay(windowed, counted, first.workspaces(), window=300) == len(stored)
+    reads = [q for q in queries if q.startswith("SELECT payload")]
+    assert len(reads) >= len(stored) // 300  # each read held at most about 300 events
+    assert _counts(windowed.stats()) == _counts(whole.stats()) == _counts(first.stats())
+    for workspace in whole.workspaces():
+        a, b = whole.state(workspace).chain_rows(), windowed.state(workspace).chain_rows()
+        assert a.opportunity_chains == b.opportunity_chains
+        assert a.attribution_credit_sets == b.attribution_credit_sets
+    batch = _records(later, settings.partitions, 10_000)
+    assert _comparable(windowed.process(batch, NOW)) == _comparable(whole.process(batch, NOW))
