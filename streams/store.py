@@ -22,7 +22,7 @@ class Rebuildable(Protocol):
 
 
 CHUNK = 20000  # events per fold: bounds the decoded events alive at once
-WINDOW = 200_000  # stored events per query: bounds the payloads alive at once
+WINDOW = 50_000  # stored rows per query: bounds the payloads alive at once
 
 
 def _where(workspaces: Sequence[str] | None, *conditions: str) -> str:
