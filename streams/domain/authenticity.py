@@ -154,8 +154,7 @@ class Authenticity:
         self.own: dict[str, _Own] = {}
         self.flags: dict[tuple[str, str, str], Flag] = {}  # (flag, own, subject) -> flag
         self.suspect = array("q")  # hashes of the event ids weighing 0, sorted
-        # Hashes whose weight the last ``refresh`` changed (suspect then, or now).
-        self.reweighted: frozenset[int] = frozenset()
+        self._reweighted: set[int] = set()  # see ``take_reweighted``
         self._rings: dict[str, dict[str, Pair]] = {}  # own -> ring candidates
         self._pods: dict[str, dict[str, Pair]] = {}  # own -> pod candidates
         self._own_keys: dict[tuple[str, str], str] = {}
@@ -242,7 +241,6 @@ class Authenticity:
                 pods.pop(member, None)
         self._dirty_pairs.clear()
         changed: list[tuple[Flag, bool]] = []
-        self.reweighted = frozenset()
         for own_key in sorted(self._dirty):
             found = self._detect(own_key)
             old = {k: f for k, f in self.flags.items() if k[1] == own_key}
@@ -299,8 +297,13 @@ class Authenticity:
             if pair is None:
                 continue
             suspect.update((pair.event_ids if flag == RING else pair.lockstep_ids) or ())
-        self.reweighted = frozenset(suspect.symmetric_difference(self.suspect))
+        self._reweighted ^= suspect.symmetric_difference(self.suspect)
         self.suspect = array("q", sorted(suspect))
+
+    def take_reweighted(self) -> set[int]:
+        """Hashes of the event ids whose weight changed since the last call."""
+        taken, self._reweighted = self._reweighted, set()
+        return taken
 
     def weight(self, event_id: str) -> float:
         """Authenticity weight of a touch: 0 for suspect acts, else 1."""

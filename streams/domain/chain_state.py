@@ -108,7 +108,7 @@ class ChainState:
         (the table keeps the last row written per version). A replay, which emits
         nothing, then agrees with what live processing wrote, in any arrival order.
         """
-        reweighted = self.authenticity.reweighted
+        reweighted = batch.reweighted
         if not (batch.emit and self.authentic_models and reweighted and batch.flagged_keys):
             return
         found: set[str] = set()

@@ -43,6 +43,7 @@ class Batch:
     merged: list[tuple[str, str]] = field(default_factory=list)  # (from, into)
     karma_persons: set[str] = field(default_factory=set)  # returns may have changed
     flagged_keys: set[str] = field(default_factory=set)  # ring/pod flags raised or lifted
+    reweighted: set[int] = field(default_factory=set)  # hashes of touches weighing anew
 
     def touched(self, person: str, at: int) -> None:
         """Note a change to a person's journey from ``at`` on: chains whose

@@ -262,9 +262,11 @@ class WorkspaceState(ChainState):
 
     def _refresh_flags(self, batch: Batch) -> None:
         changed = self.authenticity.refresh()
+        reweighted = self.authenticity.take_reweighted()
         if not batch.emit:
             return
         batch.flagged_keys.update(f.subject_key for f, _ in changed if f.flag != BROADCAST)
+        batch.reweighted = reweighted
         as_of = to_datetime(self.watermark)
         for flag, raised in changed:
             batch.out.authenticity_flags.append(self._flag_row(flag, raised, as_of))
