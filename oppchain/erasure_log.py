@@ -82,6 +82,7 @@ class ErasureNotice:
     erasure_id: str
     workspace: str
     erased_at: datetime
+    tables: tuple[str, ...] = ()  # the tables it deleted rows from
 
 
 def _utc(value: datetime) -> datetime:
@@ -94,10 +95,10 @@ def erasures_since(client: Any, since: datetime) -> list[ErasureNotice]:
     at = _utc(since).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
     rows = query_rows(
         client,
-        "SELECT erasure_id, workspace, erased_at FROM erasures "
+        "SELECT erasure_id, workspace, erased_at, mapKeys(rows_removed) FROM erasures "
         f"WHERE erased_at > toDateTime64({quote(at)}, 3, 'UTC') ORDER BY erased_at, erasure_id",
     )
-    return [ErasureNotice(r[0], r[1], _utc(r[2])) for r in rows]
+    return [ErasureNotice(r[0], r[1], _utc(r[2]), tuple(sorted(r[3]))) for r in rows]
 
 
 def erased_event_hashes(client: Any, workspace: str) -> set[str]:

@@ -27,6 +27,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
+from oppchain.erasure_log import ErasureNotice
 from oppchain.settings import Settings
 from sinks.writer import ClickHouseSink
 from streams.ingest import Record
@@ -220,8 +221,25 @@ class Pipeline:
             await self.drain()
             await asyncio.to_thread(self.processor.drop, erased)
             await asyncio.to_thread(self.replay, erased)
+            await asyncio.to_thread(self._rebuild_rollups, erased, new)
         self._erasures_seen |= {e.erasure_id for e in new}
         self.erasures_applied += len(new)
+
+    def _rebuild_rollups(self, workspaces: list[str], notices: list[ErasureNotice]) -> None:
+        """The erasing host rebuilt the rollups while this worker may have been storing
+        events of the workspace: a rollup row inserted by both was counted twice.
+        Rebuilt again here, with nothing of the workspace in flight (this worker is
+        its only writer)."""
+        from oppchain.erase_apply import rebuild_rollups
+
+        for workspace in workspaces:
+            sources = {t for e in notices if e.workspace == workspace for t in e.tables}
+            try:
+                rebuilt = rebuild_rollups(self.sink._conn(), workspace, sources)
+            except Exception as exc:  # the erasure's own rebuild stands
+                log.warning("could not rebuild the rollups of %s: %s", workspace, exc)
+                continue
+            log.info("rebuilt rollups %s of %s after an erasure", rebuilt, workspace)
 
     async def step(self) -> int:
         assert self.consumer is not None
