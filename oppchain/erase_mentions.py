@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import orjson
+
 from schemas.events import (
     ContactUpserted,
     Event,
@@ -44,3 +48,34 @@ def subject_refs(event: Event) -> list[list[str]]:
     if group:
         groups.append(group)
     return groups
+
+
+def payload_keys(payload: str) -> set[str] | None:
+    """The identity keys a stored message names wherever they sit: a ``platform``
+    with a ``handle``, a ``contact_id``, an ``email_hash``, in any object of it.
+    None when it is not a JSON object (malformed, or cut at the stored length):
+    then nothing can be told from its structure."""
+    try:
+        doc = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(doc, dict):
+        return None
+    keys: set[str] = set()
+    stack: list[Any] = [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        platform, handle = node.get("platform"), node.get("handle")
+        if isinstance(platform, str) and isinstance(handle, str) and handle:
+            keys.add(handle_key(platform.lower(), handle))
+        for field, key in (("contact_id", contact_key), ("email_hash", email_key)):
+            value = node.get(field)
+            if isinstance(value, str) and value:
+                keys.add(key(value))
+        stack.extend(v for v in node.values() if isinstance(v, dict | list))
+    return keys

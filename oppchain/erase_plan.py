@@ -20,6 +20,13 @@ def _workspaces(table: TableInfo, workspace: str) -> str:
     return f"workspace = {quote(workspace)}"
 
 
+_POSITION = "(source_topic, source_partition, source_offset)"
+
+
+def _tuples(positions: set[tuple[str, int, int]]) -> str:
+    return "(" + ", ".join(f"({quote(t)}, {p}, {o})" for t, p, o in sorted(positions)) + ")"
+
+
 @dataclass
 class TablePlan:
     table: str
@@ -57,6 +64,11 @@ def plan(tables: Sequence[TableInfo], subject: Subject) -> list[TablePlan]:
                 needles = subject.needles()
                 if table.is_event_store or not needles:
                     continue  # event stores: their event_id decides
+                mentions = subject.mentions.get(table.name)
+                if mentions is not None:  # the messages read and found to name them
+                    if mentions:
+                        parts.append(f"{_POSITION} IN {_tuples(mentions)}")
+                    continue
                 for start in range(0, len(needles), NEEDLES_PER_CALL):
                     chunk = ", ".join(quote(n) for n in needles[start : start + NEEDLES_PER_CALL])
                     parts.append(f"multiSearchAnyCaseInsensitive({name}, [{chunk}])")

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from oppchain.erase_catalog import TableInfo, discover
+from oppchain.erase_catalog import TableInfo, column_role, discover
 from oppchain.erase_links import (
     keys_of_persons,
     merge_closure,
@@ -16,7 +16,7 @@ from oppchain.erase_links import (
     persons_of_keys,
     refused_in_events,
 )
-from oppchain.erase_mentions import mentioned_keys, subject_refs
+from oppchain.erase_mentions import mentioned_keys, payload_keys, subject_refs
 from oppchain.erase_sql import NEEDLES_PER_CALL, query_rows, sql_in
 from schemas.codec import decode_batch
 from schemas.events import Event
@@ -43,6 +43,8 @@ class Subject:
     # the same, of the other rows with a Kafka position that go (dead letters,
     # dropped duplicates), so that reconciliation still accounts for those messages
     other_positions: set[tuple[str, str, int, int]] = field(default_factory=set)
+    # per table of stored messages (dead letters): positions of those naming a key
+    mentions: dict[str, set[tuple[str, int, int]]] = field(default_factory=dict)
 
     def size(self) -> tuple[int, ...]:
         return tuple(
@@ -83,6 +85,40 @@ def _event_condition(table: TableInfo, subject: Subject) -> str:
         chunk = ", ".join(quote(n) for n in needles[start : start + NEEDLES_PER_CALL])
         parts.append(f"multiSearchAnyCaseInsensitive(payload, [{chunk}])")
     return " OR ".join(parts)
+
+
+MESSAGE_POSITION = ("source_topic", "source_partition", "source_offset")
+
+
+def find_mentions(client: Any, tables: Sequence[TableInfo], subject: Subject) -> None:
+    """Stored messages that name one of the subject's keys, by where they came from.
+
+    The text search only finds candidates: ``"bob"`` is also somebody's campaign,
+    or ``linkedin:bob`` when ``x:bob`` is erased. A candidate that reads as a JSON
+    object goes when a key it names is the subject's; one that does not (cut,
+    malformed) goes on the text match alone, as nothing else can tell.
+    """
+    needles = subject.needles()
+    for table in tables:
+        has_payload = any(column_role(c) == "payload" for c in table.columns.values())
+        if table.is_event_store or not has_payload:
+            continue
+        if not set(MESSAGE_POSITION) <= set(table.columns) or not needles:
+            continue
+        found: set[tuple[str, int, int]] = set()
+        for start in range(0, len(needles), NEEDLES_PER_CALL):
+            chunk = ", ".join(quote(n) for n in needles[start : start + NEEDLES_PER_CALL])
+            rows = query_rows(
+                client,
+                f"SELECT {', '.join(MESSAGE_POSITION)}, payload FROM {table.name} "
+                f"WHERE workspace IN ({quote(subject.workspace)}, '') "
+                f"AND multiSearchAnyCaseInsensitive(payload, [{chunk}])",
+            )
+            for topic, partition, offset, payload in rows:
+                named = payload_keys(payload)
+                if named is None or named & subject.keys:
+                    found.add((topic, int(partition), int(offset)))
+        subject.mentions[table.name] = found
 
 
 def _scan_events(client: Any, stores: Sequence[TableInfo], subject: Subject) -> None:
@@ -189,4 +225,5 @@ def resolve(
     subject.keys.discard("")
     subject.contacts.discard("")
     subject.opportunities.discard("")
+    find_mentions(client, tables, subject)
     return subject

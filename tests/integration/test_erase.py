@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 
 from oppchain.erase import (
@@ -230,6 +231,38 @@ def test_unreadable_dead_letters_and_duplicates_go_and_stay_accounted(
     erased = _positions(client, "erased_events")
     assert {("oppchain.social", 7, 1), ("oppchain.social", 9, 123)} <= erased
     assert len(erased) == report.events + report.rows_removed["dead_letters"] + 1
+
+
+def test_readable_dead_letters_go_when_they_name_the_person_not_their_handle_text(
+    settings: Settings, clickhouse: Any
+) -> None:
+    """The text of a handle is also another platform's handle, or a campaign: a dead
+    letter that reads as JSON goes only when a key it names is the person's."""
+    client = clickhouse
+    _load(settings, client)
+    workspace, person = _first_chain_person(client)
+    subject = resolve(client, workspace, person)
+    handle = sorted(k for k in subject.keys if not k.startswith(("crm:", "email:")))[0]
+    platform, value = handle.split(":", 1)
+    other = next(p for p in ("x", "linkedin", "instagram") if f"{p}:{value}" not in subject.keys)
+    bodies = {
+        3: {"platform": platform, "handle": value.upper(), "action": "like"},
+        4: {"platform": other, "handle": value, "action": "like"},
+        5: {"platform": other, "handle": "someone", "campaign": value, "own_account": value},
+        6: {"event_type": "introduction", "person": {"platform": platform, "handle": "@" + value}},
+        7: ["not", "an", "object", value],
+    }
+    letters = [
+        {**_dead_letter(o, orjson.dumps(b).decode()), "workspace": workspace}
+        for o, b in bodies.items()
+    ]
+    ClickHouseSink(lambda: client).write({"dead_letters": letters})
+
+    report = erase(client, settings.secret_bytes(), workspace, person)
+
+    assert report.complete, report.rows_remaining
+    kept = {o for t, p, o in _positions(client, "dead_letters") if (t, p) == ("oppchain.social", 7)}
+    assert kept == {4, 5}  # another platform's handle, a campaign; 7 cannot be read as one
 
 
 def test_a_redelivered_erased_event_is_not_stored_again(
