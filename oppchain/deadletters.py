@@ -208,15 +208,18 @@ def replay(
         client_id="oppchain-replay",
         max_request_size=16 * 1024 * 1024,
     )
+    counts: dict[str, int] = {}  # the topic's own count: the CLI's settings may differ
     try:
         futures: list[tuple[DeadLetter, Any]] = []
         for d in letters:
             try:
+                if d.source_topic not in counts:
+                    counts[d.source_topic] = len(producer.partitions_for(d.source_topic))
                 future = producer.send(
                     d.source_topic,
                     value=d.value,
                     key=d.key,
-                    partition=home_partition(d, settings.partitions),
+                    partition=home_partition(d, counts[d.source_topic]),
                     headers=[("replay_of", d.source.encode())],
                 )
             except Exception as exc:  # refused before sending: count it, go on

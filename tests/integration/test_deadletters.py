@@ -181,6 +181,9 @@ class _FlakyProducer:
     def __init__(self, **_: Any) -> None:
         pass
 
+    def partitions_for(self, topic: str) -> set[int]:
+        return {0, 1, 2}
+
     def send(self, topic: str, **kw: Any) -> _Future:
         n = len(self.sent)
         self.sent.append(kw["headers"][0][1].decode())
