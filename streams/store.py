@@ -35,7 +35,7 @@ def stored_days_sql(workspaces: Sequence[str] | None = None) -> str:
     """(day, stored rows) of the events of ``workspaces`` (or all), oldest first;
     rows not yet merged count twice, which only sizes the windows."""
     where = _where(workspaces)
-    days = "SELECT toDate(occurred_at) AS day, count() AS n FROM"
+    days = "SELECT toDate32(occurred_at) AS day, count() AS n FROM"
     return (
         f"SELECT day, sum(n) FROM ({days} touchpoints{where} GROUP BY day "
         f"UNION ALL {days} crm_events{where} GROUP BY day) GROUP BY day ORDER BY day"
@@ -47,7 +47,9 @@ def stored_events_sql(
 ) -> str:
     """Payloads of the stored events (of ``workspaces``, or all; from the first to
     the last of ``days``, or ever), in event-time order."""
-    span = () if days is None else (f"toDate(occurred_at) BETWEEN '{days[0]}' AND '{days[1]}'",)
+    # toDate32, not toDate: toDate wraps outside 1970-2149, which would put a
+    # window out of event-time order.
+    span = () if days is None else (f"toDate32(occurred_at) BETWEEN '{days[0]}' AND '{days[1]}'",)
     where = _where(workspaces, *span)
     columns = "SELECT occurred_at, event_id, payload FROM"
     return (

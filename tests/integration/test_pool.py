@@ -170,3 +170,43 @@ def test_a_replay_a_few_days_at_a_time_rebuilds_the_state_of_one_read(
         assert a.attribution_credit_sets == b.attribution_credit_sets
     batch = _records(later, settings.partitions, 10_000)
     assert _comparable(windowed.process(batch, NOW)) == _comparable(whole.process(batch, NOW))
+
+
+def test_replay_windows_keep_event_time_order_outside_the_usual_dates(
+    settings: Settings, clickhouse: Any
+) -> None:
+    """Event times are any aware datetime; a day outside 1970-2149 still sorts."""
+    from streams.store import replay
+
+    years = ["2024", "1800", "2500", "1969"]
+    lines = [
+        orjson.dumps(
+            {
+                "event_id": f"y{year}",
+                "event_type": "social_interaction",
+                "occurred_at": f"{year}-12-31T00:00:00Z",
+                "source": "t",
+                "workspace": "w",
+                "platform": "x",
+                "own_account": "us",
+                "handle": f"h{year}",
+                "direction": "inbound",
+                "action": "like",
+            }
+        )
+        for year in years
+    ]
+    sink = ClickHouseSink(lambda: clickhouse)
+    sink.write(Processor(settings).process(_records(lines, settings.partitions), NOW).rows)
+    replayed: list[str] = []
+
+    class Collect:
+        def rebuild_payloads(self, payloads: Any) -> int:
+            replayed.extend(orjson.loads(p)["event_id"] for p in payloads)
+            return len(payloads)
+
+        def forget(self, workspace: str, erased: dict[str, str]) -> None:
+            pass
+
+    assert replay(Collect(), sink.query, ["w"], window=1) == len(years)
+    assert replayed == [f"y{year}" for year in sorted(years)]

@@ -24,7 +24,7 @@ def test_days_are_grouped_in_order_up_to_the_window() -> None:
 
 def test_a_window_reads_its_days_of_both_tables_in_event_time_order() -> None:
     sql = stored_events_sql(["a'b"], (_d(1), _d(4)))
-    span = "toDate(occurred_at) BETWEEN '2024-01-01' AND '2024-01-04'"
+    span = "toDate32(occurred_at) BETWEEN '2024-01-01' AND '2024-01-04'"
     assert sql.count(f"WHERE workspace IN ('a\\'b') AND {span}") == 2
     assert sql.endswith("ORDER BY occurred_at, event_id")
     assert "WHERE" not in stored_events_sql()
