@@ -159,17 +159,29 @@ class PersonRef(Model):
         return self
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+END = datetime(2100, 1, 1, tzinfo=UTC)
+
+
 class Envelope(Model):
     event_id: Id
     schema_version: Literal[1] = SCHEMA_VERSION
-    occurred_at: AwareDatetime
+    occurred_at: Annotated[
+        AwareDatetime,
+        Field(description="When it happened, with a timezone; from 1970 to 2099 (UTC)"),
+    ]
     source: Annotated[str, Field(min_length=1, max_length=64)]
     workspace: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 
     @field_validator("occurred_at")
     @classmethod
     def _to_utc(cls, value: datetime) -> datetime:
-        return value.astimezone(UTC)
+        # Day-based storage (rollups, partitions) covers 1970-2149; a time outside
+        # these years is a producer's bug, not an event.
+        utc = value.astimezone(UTC)
+        if not EARLIEST <= utc < END:
+            raise ValueError("must be from 1970 to 2099 (UTC)")
+        return utc
 
 
 # -- social family ---------------------------------------------------------

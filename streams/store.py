@@ -47,8 +47,8 @@ def stored_events_sql(
 ) -> str:
     """Payloads of the stored events (of ``workspaces``, or all; from the first to
     the last of ``days``, or ever), in event-time order."""
-    # toDate32, not toDate: toDate wraps outside 1970-2149, which would put a
-    # window out of event-time order.
+    # toDate32, not toDate: toDate wraps outside 1970-2149, which breaks event-time
+    # order. Events are bounded to 1970-2099, but rows stored before may not be.
     span = () if days is None else (f"toDate32(occurred_at) BETWEEN '{days[0]}' AND '{days[1]}'",)
     where = _where(workspaces, *span)
     columns = "SELECT occurred_at, event_id, payload FROM"

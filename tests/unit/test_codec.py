@@ -51,6 +51,8 @@ def test_valid_event_is_normalised_to_utc_and_x() -> None:
         (dumps(direction=5), "invalid", "direction"),
         (dumps(occurred_at="2025-03-01T10:00:00"), "invalid", "occurred_at"),
         (dumps(occurred_at=1740816000), "invalid", "ISO-8601"),
+        (dumps(occurred_at="1969-12-31T23:59:59Z"), "invalid", "from 1970 to 2099"),
+        (dumps(occurred_at="2100-01-01T00:00:00Z"), "invalid", "from 1970 to 2099"),
         (dumps(workspace=""), "invalid", "workspace"),
         (b"x" * 70000, "oversized", "70000 bytes"),
     ],
