@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from sinks.migrations import MIGRATIONS, MIGRATIONS_TABLE, Migration
+from sinks.migrations import MIGRATIONS, MIGRATIONS_TABLE, Migration, copies_done
 from sinks.spec import AddColumn, AlterSettings, Backfill, Drop, Table, View, quote
 
 ZOOKEEPER_PREFIX = "/clickhouse/tables"
@@ -340,7 +340,8 @@ def migrate_cluster(
     Like ``sinks.migrations.migrate``: ids are recorded in ``schema_migrations``
     (with the checksum of the cluster statements) after their statements
     succeeded, and a second run applies nothing. Every statement is
-    ``IF NOT EXISTS``, so a run interrupted half-way is safe to repeat, and
+    ``IF NOT EXISTS`` and a copy is skipped once its source was dropped, so a
+    run interrupted half-way is safe to repeat, and
     ``reapply`` runs the statements of applied migrations again: that creates
     the tables on nodes added to the cluster since (ids are not recorded twice).
     Names are fully qualified, so ``client`` may be connected to any database.
@@ -354,7 +355,8 @@ def migrate_cluster(
                     client.command(statement, use_database=False)
             continue
         statements = cluster_statements(migration, cluster, database)
-        for statement in statements:
+        copied = copies_done(client, migration, database)
+        for statement in cluster_statements(migration, cluster, database, backfill=not copied):
             client.command(statement, use_database=False)
         client.insert(
             MIGRATIONS_TABLE.name,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sinks.spec import AddColumn, AlterSettings, Backfill, Column, Drop, Table, View
+from sinks.spec import AddColumn, AlterSettings, Backfill, Column, Drop, Table, View, quote
 from sinks.tables import chains, ingest, privacy, relationships
 from sinks.tables.common import deduplicated
 
@@ -146,8 +146,10 @@ def migrate(client: Any, migrations: Sequence[Migration] = MIGRATIONS) -> list[s
     for migration in migrations:
         if migration.id in done:
             continue
-        for statement in migration.statements():
-            client.command(statement)
+        copied = copies_done(client, migration)
+        for op in migration.operations:
+            if not (copied and isinstance(op, Backfill)):
+                client.command(statement(op))
         client.insert(
             "schema_migrations",
             [[migration.id, migration.checksum(), datetime.now(UTC)]],
@@ -155,6 +157,24 @@ def migrate(client: Any, migrations: Sequence[Migration] = MIGRATIONS) -> list[s
         )
         now.append(migration.id)
     return now
+
+
+def is_table(client: Any, name: str, database: str | None = None) -> bool:
+    """Whether ``name`` is a table (not a view, not missing) in ``database``."""
+    db = quote(database) if database else "currentDatabase()"
+    rows = client.query(
+        f"SELECT engine FROM system.tables WHERE database = {db} AND name = {quote(name)}"
+    ).result_rows
+    return bool(rows) and not rows[0][0].endswith("View")
+
+
+def copies_done(client: Any, migration: Migration, database: str | None = None) -> bool:
+    """Whether a run of ``migration`` stopped after dropping a table it copies from
+    (the copy was made then): running it again must not copy."""
+    return any(
+        isinstance(op, Backfill) and op.source and not is_table(client, op.source, database)
+        for op in migration.operations
+    )
 
 
 def _current(kind: type[Table] | type[View]) -> list[Any]:

@@ -145,11 +145,15 @@ class Drop:
 
 @dataclass(frozen=True)
 class Backfill:
-    """Copies existing rows into a new table, once, when its migration is applied."""
+    """Copies existing rows into a new table, once, when its migration is applied.
+
+    ``source`` is the table it copies from: when a migration stopped after dropping
+    it, running the migration again skips the copy (it was done)."""
 
     target: str
     columns: tuple[str, ...]
     select: str
+    source: str = ""
 
     def sql(self) -> str:
         return f"INSERT INTO {self.target} ({', '.join(self.columns)})\n{self.select.strip()}"

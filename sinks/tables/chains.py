@@ -232,6 +232,7 @@ CREDIT_SETS_MIGRATION = (
         "attribution_credit_sets",
         tuple(ATTRIBUTION_CREDIT_SETS.column_names()),
         _BACKFILL_SELECT,
+        source="attribution_credits",
     ),
     Drop("VIEW", "attribution_credits_latest"),
     Drop("TABLE", "attribution_credits"),

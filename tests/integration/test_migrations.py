@@ -10,7 +10,14 @@ import pytest
 
 from oppchain.settings import Settings
 from sinks.clickhouse import close_embedded, connect
-from sinks.migrations import MIGRATIONS, ChangedMigration, Migration, migrate, table
+from sinks.migrations import (
+    MIGRATIONS,
+    ChangedMigration,
+    Migration,
+    migrate,
+    statement,
+    table,
+)
 from sinks.tables.relationship_views import VIEWS_0004
 from sinks.writer import Backoff, ClickHouseSink
 from streams.domain.rows import CREDIT_COLUMNS
@@ -368,5 +375,30 @@ def test_restated_authentic_credits_replace_their_version_in_history_from_0011(
         assert migrate(client) == [MIGRATIONS[-1].id]
         assert client.query(history).result_rows == [(4, 1.0)]
         assert client.query(latest).result_rows == [("x", 25.0)] * 3 + [("linkedin", 25.0)]
+    finally:
+        close_embedded(dsn)
+
+
+def test_a_credit_sets_migration_stopped_after_its_drop_runs_again(settings: Settings) -> None:
+    """0006 copied the old credits, dropped their table and stopped (the server went
+    away) before it was recorded: running migrate again skips the copy."""
+    from sinks.spec import Drop
+
+    dsn = settings.resolved_dsn()
+    client = connect(dsn)
+    try:
+        migrate(client, MIGRATIONS[:5])
+        client.insert("attribution_credits", OLD_CREDITS, column_names=list(CREDIT_COLUMNS))
+        ops = MIGRATIONS[5].operations
+        stop = next(i for i, op in enumerate(ops) if isinstance(op, Drop) and op.kind == "TABLE")
+        for op in ops[: stop + 1]:
+            client.command(statement(op))
+        assert migrate(client)[0] == MIGRATIONS[5].id
+        sets = client.query(
+            "SELECT opportunity_id, model, count() FROM attribution_credit_sets "
+            "GROUP BY opportunity_id, model ORDER BY opportunity_id, model"
+        ).result_rows
+        assert sets == [("o1", "first_touch", 1), ("o1", "linear", 1), ("o2", "last_touch", 1)]
+        assert client.query("SELECT count() FROM attribution_credits").result_rows == [(4,)]
     finally:
         close_embedded(dsn)

@@ -14,6 +14,7 @@ import pytest
 from clickhouse_connect.driver.client import Client
 
 from sinks.cluster import (
+    checksum,
     cluster_statements,
     ledger_sql,
     migrate_cluster,
@@ -273,6 +274,7 @@ class FakeClient:
     def __init__(self) -> None:
         self.commands: list[str] = []
         self.ledger: list[list[Any]] = []
+        self.engines = {"attribution_credits": "Distributed"}  # name -> engine on the server
 
     def command(self, *args: Any, **kwargs: Any) -> None:
         call = _accepted(Client.command, *args, **kwargs).arguments
@@ -281,6 +283,13 @@ class FakeClient:
 
     def query(self, *args: Any, **kwargs: Any) -> Any:
         call = _accepted(Client.query, *args, **kwargs).arguments
+        engine = re.fullmatch(
+            r"SELECT engine FROM system\.tables WHERE database = 'oppchain' AND name = '(\w+)'",
+            call["query"],
+        )
+        if engine is not None:
+            found = self.engines.get(engine[1])
+            return type("Result", (), {"result_rows": [(found,)] if found else []})()
         assert call["query"] == "SELECT id, checksum FROM oppchain.schema_migrations FINAL"
         return type("Result", (), {"result_rows": [(r[0], r[1]) for r in self.ledger]})()
 
@@ -316,6 +325,20 @@ def test_migrate_cluster_records_applied_ids_once() -> None:
     schema = [s for m in MIGRATIONS for s in cluster_statements(m, CLUSTER, DB, backfill=False)]
     assert client.commands[2:] == schema  # for nodes added since; no data copied twice
     assert len(client.ledger) == len(MIGRATIONS)
+
+
+def test_a_cluster_migration_stopped_after_dropping_its_copy_source_runs_again() -> None:
+    """0006 copied, dropped the old table and made the view of its name, then
+    stopped: run again, it copies nothing and records its usual checksum."""
+    client = FakeClient()
+    client.ledger = [[m.id, "x" * 64, None] for m in MIGRATIONS[:5]]
+    client.engines = {"attribution_credits": "View"}
+    assert migrate_cluster(client, CLUSTER, DB)[0] == MIGRATIONS[5].id
+    full = cluster_statements(MIGRATIONS[5], CLUSTER, DB)
+    [copy] = [s for s in full if s.startswith("INSERT INTO ")]
+    assert copy not in client.commands
+    assert [s for s in full if s != copy] == client.commands[2 : 1 + len(full)]
+    assert client.ledger[5][1] == checksum(full)
 
 
 # -- the real engine ----------------------------------------------------------
