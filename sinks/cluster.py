@@ -25,7 +25,14 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from sinks.migrations import MIGRATIONS, MIGRATIONS_TABLE, Migration, copies_done
+from sinks.migrations import (
+    MIGRATIONS,
+    MIGRATIONS_TABLE,
+    Migration,
+    all_tables,
+    all_views,
+    copies_done,
+)
 from sinks.spec import AddColumn, AlterSettings, Backfill, Drop, Table, View, quote
 
 ZOOKEEPER_PREFIX = "/clickhouse/tables"
@@ -293,6 +300,39 @@ def cluster_statements(
     return statements
 
 
+def schema_statements(cluster: str, database: str) -> list[str]:
+    """The current tables and views, as the migrations leave them, with nothing
+    dropped or copied: what a node added to the cluster needs."""
+    tables, views = _names_ever()
+    statements = [
+        s for t in all_tables() if t.name != MIGRATIONS_TABLE.name
+        for s in table_statements(t, cluster, database)
+    ]  # fmt: skip
+    ordered = _dependencies_first(all_views())
+    statements += [view_sql(v, cluster, database, tables, views) for v in ordered]
+    return statements
+
+
+def _dependencies_first(views: Sequence[View]) -> list[View]:
+    """Views ordered so that each comes after the views it reads (a view redefined
+    by a later migration is listed last, yet older views may read it)."""
+    names = {v.name for v in views}
+    reads = {
+        v.name: {n for n in names - {v.name} if re.search(rf"\b{n}\b", v.select)} for v in views
+    }
+    ordered: list[View] = []
+    placed: set[str] = set()
+    pending = list(views)
+    while pending:
+        ready = next((v for v in pending if reads[v.name] <= placed), None)
+        if ready is None:
+            raise ValueError(f"views read each other in a cycle: {[v.name for v in pending]}")
+        ordered.append(ready)
+        placed.add(ready.name)
+        pending.remove(ready)
+    return ordered
+
+
 def checksum(statements: Sequence[str]) -> str:
     return hashlib.sha256("\n;\n".join(statements).encode()).hexdigest()
 
@@ -342,17 +382,18 @@ def migrate_cluster(
     succeeded, and a second run applies nothing. Every statement is
     ``IF NOT EXISTS`` and a copy is skipped once its source was dropped, so a
     run interrupted half-way is safe to repeat, and
-    ``reapply`` runs the statements of applied migrations again: that creates
-    the tables on nodes added to the cluster since (ids are not recorded twice).
+    ``reapply`` creates the schema the applied migrations left (tables, then
+    views, ``IF NOT EXISTS``) on every node: nodes added to the cluster since
+    get it; on the others nothing is dropped, even for a moment.
     Names are fully qualified, so ``client`` may be connected to any database.
     """
     done = applied_on_cluster(client, cluster, database)
+    if reapply:
+        for statement in schema_statements(cluster, database):
+            client.command(statement, use_database=False)
     now: list[str] = []
     for migration in migrations:
         if migration.id in done:
-            if reapply:
-                for statement in cluster_statements(migration, cluster, database, backfill=False):
-                    client.command(statement, use_database=False)
             continue
         statements = cluster_statements(migration, cluster, database)
         copied = copies_done(client, migration, database)
