@@ -64,6 +64,11 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("migrate", parents=[common], help="apply pending migrations")
     p.add_argument("--cluster", help="apply ON CLUSTER (ReplicatedMergeTree + Distributed)")
+    p.add_argument(
+        "--reapply",
+        action="store_true",
+        help="with --cluster: also create the current schema where it is missing (new nodes)",
+    )
     p.set_defaults(func=commands.cmd_migrate)
 
     p = sub.add_parser("sql", parents=[common], help="run read-only SQL")

@@ -61,6 +61,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     refuse_if_owned(settings)
+    if args.reapply and not args.cluster:
+        raise UsageError("--reapply needs --cluster (one server has no nodes to add)")
     if args.cluster:
         from sinks.cluster import migrate_cluster, split_dsn
 
@@ -69,7 +71,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
             raise UsageError("--cluster needs a ClickHouse server DSN (http(s)://)")
         server, database = split_dsn(dsn)
         try:
-            applied = migrate_cluster(connect(server), args.cluster, database)
+            applied = migrate_cluster(connect(server), args.cluster, database, reapply=args.reapply)
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
         print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))

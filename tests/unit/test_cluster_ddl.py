@@ -428,3 +428,19 @@ def test_the_schema_for_a_new_node_is_what_the_migrations_left(chdb: Any) -> Non
     migrated, fresh = schema("migrated"), schema("fresh")
     assert fresh[0] == migrated[0]
     assert fresh[1] == migrated[1] and len(fresh[1]) == len(all_views())
+
+
+def test_the_cli_reapplies_the_schema_on_a_cluster_only(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from oppchain.cli import main
+
+    client = FakeClient()
+    client.ledger = [[m.id, "x" * 64, None] for m in MIGRATIONS]
+    monkeypatch.setattr("sinks.clickhouse.connect", lambda dsn: client)
+    dsn = ["--data-dir", str(tmp_path), "--clickhouse-dsn", "http://db:8123/oppchain"]
+    assert main(["migrate", *dsn, "--reapply"]) == 2
+    assert "--reapply needs --cluster" in capsys.readouterr().err
+    assert main(["migrate", *dsn, "--cluster", "oc", "--reapply"]) == 0
+    assert client.commands[2:] == schema_statements(CLUSTER, DB)
+    assert "nothing (up to date)" in capsys.readouterr().out
