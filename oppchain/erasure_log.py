@@ -16,6 +16,18 @@ from oppchain.erase_scope import Subject
 from oppchain.erase_sql import query_rows
 from sinks.spec import quote
 
+ERASURE_COLUMNS = (
+    "erasure_id",
+    "workspace",
+    "erased_at",
+    "subject_hash",
+    "person_ids",
+    "identity_keys",
+    "events",
+    "rows_removed",
+    "rows_redacted",
+)
+
 
 def record(
     client: Any,
@@ -44,17 +56,7 @@ def record(
                 {t: n for t, n in redacted.items() if n},
             ]
         ],
-        column_names=[
-            "erasure_id",
-            "workspace",
-            "erased_at",
-            "subject_hash",
-            "person_ids",
-            "identity_keys",
-            "events",
-            "rows_removed",
-            "rows_redacted",
-        ],
+        column_names=list(ERASURE_COLUMNS),
     )
     positions = {(e, *position) for e, position in subject.lineage.items()}
     positions |= subject.other_positions

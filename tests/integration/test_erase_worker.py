@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from oppchain.erase import erase, resolve
+from oppchain.erasure_log import ERASURE_COLUMNS
 from oppchain.generator import generate
 from oppchain.settings import Settings
 from sinks.spec import quote
@@ -127,17 +128,7 @@ def test_a_running_worker_rebuilds_the_rollups_an_erasure_raced_with(
             client.insert(
                 "erasures",
                 [["e-race", workspace, datetime.now(UTC), "h", 1, 1, 1, {"touchpoints": 1}, {}]],
-                column_names=[
-                    "erasure_id",
-                    "workspace",
-                    "erased_at",
-                    "subject_hash",
-                    "person_ids",
-                    "identity_keys",
-                    "events",
-                    "rows_removed",
-                    "rows_redacted",
-                ],
+                column_names=list(ERASURE_COLUMNS),
             )
             await _erasure_seen(pipeline)
             assert client.query(rolled.format(w=w)).result_rows[0] == expected

@@ -86,15 +86,23 @@ def test_two_processes_give_the_rows_of_one(world: Any, settings: Settings) -> N
         pool.close()
 
 
+def _stored_world(
+    settings: Settings, clickhouse: Any, seed: int, workspaces: int, stored: int
+) -> tuple[Processor, ClickHouseSink, list[bytes], list[bytes]]:
+    """A world of 6,000 events whose first ``stored`` are processed and stored: the
+    processor that did it, the sink, those events and the rest."""
+    clean = generate(seed, 365, events=6000, workspaces=workspaces).events
+    sink = ClickHouseSink(lambda: clickhouse)
+    first = Processor(settings)
+    sink.write(first.process(_records(clean[:stored], settings.partitions), NOW).rows)
+    return first, sink, clean[:stored], clean[stored:]
+
+
 def test_replay_routes_each_workspace_to_the_process_that_owns_it(
     settings: Settings, clickhouse: Any
 ) -> None:
     """State rebuilt from the event store lands where that workspace's records go."""
-    clean = generate(12, 365, events=6000, workspaces=4).events
-    stored, later = clean[:4000], clean[4000:]
-    sink = ClickHouseSink(lambda: clickhouse)
-    first = Processor(settings)
-    sink.write(first.process(_records(stored, settings.partitions), NOW).rows)
+    first, sink, stored, later = _stored_world(settings, clickhouse, 12, 4, 4000)
 
     local = Processor(settings)
     assert local.replay(sink.query, first.workspaces()) == len(stored)
@@ -146,11 +154,7 @@ def test_a_replay_a_few_days_at_a_time_rebuilds_the_state_of_one_read(
     """Memory stays bounded by the window; the state is the same as from one read."""
     from streams.store import replay
 
-    clean = generate(13, 365, events=6000, workspaces=3).events
-    stored, later = clean[:4500], clean[4500:]
-    sink = ClickHouseSink(lambda: clickhouse)
-    first = Processor(settings)
-    sink.write(first.process(_records(stored, settings.partitions), NOW).rows)
+    first, sink, stored, later = _stored_world(settings, clickhouse, 13, 3, 4500)
     sink.write(first.process(_records(stored[:500], settings.partitions), NOW).rows)  # redelivery
     queries: list[str] = []
 
