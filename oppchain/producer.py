@@ -20,7 +20,7 @@ from kafka.errors import KafkaError
 from oppchain.settings import Settings
 from schemas.codec import decode_batch, encode
 from schemas.events import EVENT_TYPES, Envelope, family_of
-from schemas.privacy import pseudonymize, redact_emails
+from schemas.privacy import mask_emails, pseudonymize, redact_emails
 from streams.routing import message_key, partition_for
 
 
@@ -64,13 +64,18 @@ class EventProducer:
         return count
 
     def _topic_for(self, event_type: Any) -> str:
-        family = family_of(event_type) if event_type in EVENT_TYPES else "social"
+        known = isinstance(event_type, str) and event_type in EVENT_TYPES  # JSON may hold a list
+        family = family_of(event_type) if known else "social"
         return self.settings.topics[family]
 
     def send(self, event: Envelope | dict[str, Any]) -> Any:
         """Validate (hashing clear emails) and send one event; raise InvalidEvent."""
         raw = event if isinstance(event, dict) else event.model_dump(mode="json")
-        return self.send_json(orjson.dumps(raw))
+        try:
+            payload = orjson.dumps(raw)
+        except TypeError as exc:  # a value JSON cannot hold (a set, an object)
+            raise InvalidEvent(f"not_json: {exc}") from exc
+        return self.send_json(payload)
 
     def send_json(self, payload: bytes) -> Any:
         """``send`` for an event as JSON bytes; anything but a valid event object
@@ -146,10 +151,10 @@ def raw_payload(payload: bytes, secret: bytes) -> tuple[bytes, dict[str, Any] | 
     if not isinstance(raw, dict):
         return redact_emails(payload), None
     if not isinstance(raw.get("workspace"), str):  # no salt to hash with
+        if mask_emails(raw):
+            payload = orjson.dumps(raw)
         return redact_emails(payload), raw
-    if b"@" in payload:
-        before = orjson.dumps(raw)
-        after = orjson.dumps(pseudonymize(raw, secret))
-        if after != before:
-            payload = after
-    return payload, raw
+    # Not only when the bytes hold "@": JSON may write it "\u0040".
+    before = orjson.dumps(raw)
+    after = orjson.dumps(pseudonymize(raw, secret))
+    return (after if after != before else payload), raw

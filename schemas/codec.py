@@ -16,7 +16,7 @@ import orjson
 from pydantic import ValidationError
 
 from schemas.events import EVENT_ADAPTER, EVENTS_ADAPTER, Envelope, Event
-from schemas.privacy import pseudonymize
+from schemas.privacy import pseudonymize, redact_text
 
 DEFAULT_MAX_BYTES = 64 * 1024
 _validate_json = EVENT_ADAPTER.validator.validate_json  # skips TypeAdapter's wrapper
@@ -30,8 +30,10 @@ class DecodeFailure:
 
 
 def _describe(error: Any) -> str:
+    """Field path and message; messages can repeat input (a union tag), and a path
+    can hold a key the producer wrote, so emails are masked in both."""
     loc = ".".join(str(part) for part in error["loc"]) or "<root>"
-    return f"{loc}: {error['msg']}"
+    return redact_text(f"{loc}: {error['msg']}")
 
 
 def _parse(

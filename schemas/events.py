@@ -7,6 +7,7 @@ fields, and are told apart by ``event_type`` (a discriminated union), so one
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -25,8 +26,12 @@ from pydantic import (
 SCHEMA_VERSION: Final = 1
 
 Id = Annotated[str, Field(min_length=1, max_length=128)]
-Handle = Annotated[str, Field(min_length=1, max_length=256)]
-Money = Annotated[float, Field(ge=0, le=1e13, allow_inf_nan=False)]
+# A handle names somebody only with a character besides "@" and spaces: keys drop
+# both, and "@" or " " alone would make one key of unrelated people.
+Handle = Annotated[str, Field(min_length=1, max_length=256, pattern=r"[^@\s]")]
+# Strict: JSON true or "100" is not an amount (lax validation read them as 1.0, 100.0).
+Money = Annotated[float, Field(ge=0, le=1e13, allow_inf_nan=False, strict=True)]
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+$"
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 
 
@@ -145,7 +150,7 @@ class PersonRef(Model):
     platform: Platform | None = None
     handle: Handle | None = None
     contact_id: Id | None = None
-    email: Annotated[str, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    email: Annotated[str, Field(max_length=320, pattern=EMAIL_PATTERN)] | None = None
     email_hash: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
 
     _platform = field_validator("platform", mode="before")(_normalize_platform)
@@ -159,6 +164,7 @@ class PersonRef(Model):
         return self
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]")
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 END = datetime(2100, 1, 1, tzinfo=UTC)
 
@@ -172,6 +178,22 @@ class Envelope(Model):
     ]
     source: Annotated[str, Field(min_length=1, max_length=64)]
     workspace: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+
+    @field_validator("schema_version", mode="before")
+    @classmethod
+    def _not_a_bool(cls, value: object) -> object:
+        if isinstance(value, bool):  # lax validation takes true for 1
+            raise ValueError("must be the number 1")
+        return value
+
+    @field_validator("occurred_at", mode="before")
+    @classmethod
+    def _iso_text(cls, value: object) -> object:
+        # pydantic reads "1700000000" as Unix seconds, and a longer run of digits as
+        # milliseconds: the ambiguity that decision 7 keeps out of the contract.
+        if isinstance(value, str) and not _ISO_DATE.match(value):
+            raise ValueError("must be ISO-8601 text with a timezone")
+        return value
 
     @field_validator("occurred_at")
     @classmethod
@@ -230,7 +252,7 @@ class Meeting(Envelope):
     event_type: Literal["meeting"] = "meeting"
     person: PersonRef
     meeting_kind: MeetingKind
-    duration_minutes: Annotated[int, Field(ge=0, le=24 * 60)] | None = None
+    duration_minutes: Annotated[int, Field(ge=0, le=24 * 60, strict=True)] | None = None
     campaign: Annotated[str, Field(max_length=128)] | None = None
 
 
@@ -267,7 +289,7 @@ class ContactUpserted(Envelope):
     event_type: Literal["contact_upserted"] = "contact_upserted"
     contact_id: Id
     account_id: Id | None = None
-    email: Annotated[str, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    email: Annotated[str, Field(max_length=320, pattern=EMAIL_PATTERN)] | None = None
     email_hash: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
     handles: tuple[SocialHandle, ...] = Field(default=(), max_length=64)
 

@@ -15,8 +15,10 @@ from typing import Any
 _PERSON_FIELDS = ("person", "introducer", "a", "b")
 # Bounded repeats keep the scan linear on long hostile input.
 _EMAIL_RE = re.compile(
-    rb"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}"
-)
+    rb"[A-Za-z0-9._%+-]{1,64}(?:@|\\u0040)[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}"
+    rb"\.[A-Za-z]{2,24}"
+)  # "\u0040" is "@" as JSON may escape it
+_IS_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")  # the contract's pattern
 
 
 @lru_cache(maxsize=1024)
@@ -31,10 +33,24 @@ def hash_email(secret: bytes, workspace: str, email: str) -> str:
 
 
 def _hash_in(obj: dict[str, Any], secret: bytes, workspace: str) -> None:
+    """Hash an email only when it is one: "n/a" or "" would hash alike for
+    everybody and stitch them into one person. Anything else stays ``email``,
+    which validation refuses."""
     email = obj.get("email")
-    if isinstance(email, str):
+    if isinstance(email, str) and len(email) <= 320 and _IS_EMAIL.match(email.strip()):
         obj["email_hash"] = hash_email(secret, workspace, email)
         del obj["email"]
+
+
+def mask_emails(raw: dict[str, Any]) -> bool:
+    """Mask the email fields of an event dict that has no workspace to hash them
+    with, in place; whether any was there."""
+    masked = False
+    for obj in (raw, *(raw.get(name) for name in _PERSON_FIELDS)):
+        if isinstance(obj, dict) and isinstance(obj.get("email"), str):
+            obj["email"] = "<email redacted>"
+            masked = True
+    return masked
 
 
 def pseudonymize(raw: dict[str, Any], secret: bytes) -> dict[str, Any]:
@@ -52,6 +68,10 @@ def pseudonymize(raw: dict[str, Any], secret: bytes) -> dict[str, Any]:
 
 def redact_emails(payload: bytes) -> bytes:
     """Mask anything that looks like an email in bytes kept for inspection."""
-    if b"@" not in payload:
+    if b"@" not in payload and b"\\u0040" not in payload:
         return payload
     return _EMAIL_RE.sub(b"<email redacted>", payload)
+
+
+def redact_text(text: str) -> str:
+    return redact_emails(text.encode()).decode("utf-8", "replace")

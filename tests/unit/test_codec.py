@@ -26,6 +26,20 @@ BASE = {
 }
 
 
+_NOT_SOCIAL = dict.fromkeys(("platform", "own_account", "handle", "direction", "action"))
+
+
+def crm(**changes: object) -> bytes:
+    deal = {"opportunity_id": "o1", "contact_id": "c1", "kind": "monetary", "amount": 10.0}
+    fields = {**_NOT_SOCIAL, **deal, "opportunity_type": "deal", **changes}
+    return dumps(event_type="opportunity_created", **fields)
+
+
+def meeting(**changes: object) -> bytes:
+    fields = {**_NOT_SOCIAL, "person": {"contact_id": "c1"}, **changes}
+    return dumps(event_type="meeting", **fields)
+
+
 def dumps(**changes: object) -> bytes:
     raw = {**BASE, **changes}
     return orjson.dumps({k: v for k, v in raw.items() if v is not None})
@@ -53,6 +67,18 @@ def test_valid_event_is_normalised_to_utc_and_x() -> None:
         (dumps(occurred_at=1740816000), "invalid", "ISO-8601"),
         (dumps(occurred_at="1969-12-31T23:59:59Z"), "invalid", "from 1970 to 2099"),
         (dumps(occurred_at="2100-01-01T00:00:00Z"), "invalid", "from 1970 to 2099"),
+        (dumps(occurred_at="1700000000"), "invalid", "ISO-8601"),  # seconds? milliseconds?
+        (dumps(occurred_at="1700000000000"), "invalid", "ISO-8601"),
+        (dumps(schema_version=True), "unknown_schema_version", "the number 1"),
+        (dumps(handle="@"), "invalid", "handle"),  # "@" and " " make one key of everybody
+        (dumps(handle=" @ "), "invalid", "handle"),
+        (dumps(event_type="bob@example.com"), "unknown_event_type", "<email redacted>"),
+        (crm(amount=True), "invalid", "amount"),
+        (crm(amount="100"), "invalid", "amount"),
+        (meeting(duration_minutes="30"), "invalid", "duration_minutes"),
+        (meeting(duration_minutes=True), "invalid", "duration_minutes"),
+        (meeting(person={"email": "n/a"}), "invalid", "person.email"),  # not hashed: refused
+        (meeting(person={"email": ""}), "invalid", "person.email"),
         (dumps(workspace=""), "invalid", "workspace"),
         (b"x" * 70000, "oversized", "70000 bytes"),
     ],

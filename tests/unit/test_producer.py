@@ -43,8 +43,20 @@ def test_an_object_without_an_email_is_sent_byte_for_byte() -> None:
     [
         (b'{"broken": "bob@example.com"', b'{"broken": "<email redacted>"'),
         (b'["bob@example.com", 1]', b'["<email redacted>", 1]'),
-        (b'{"email": "bob@example.com"}', b'{"email": "<email redacted>"}'),  # no workspace
+        (b'{"email": "bob@example.com"}', b'{"email":"<email redacted>"}'),  # no workspace
+        (b'{"person": {"email": "bob@corp"}}', b'{"person":{"email":"<email redacted>"}}'),
+        (b'{"note": "bob\\u0040example.com"', b'{"note": "<email redacted>"'),
     ],
 )
 def test_bytes_that_cannot_be_hashed_have_emails_masked(line: bytes, expected: bytes) -> None:
     assert raw_payload(line, SECRET)[0] == expected
+
+
+@pytest.mark.parametrize("email", [b"bob\\u0040example.com", b"bob@corp"])
+def test_an_email_the_bytes_spell_otherwise_is_hashed_before_sending(email: bytes) -> None:
+    """JSON may escape "@"; an address needs no dotted domain: both are emails."""
+    line = b'{"workspace": "acme", "event_type": "meeting", "person": {"email": "' + email + b'"}}'
+    sent, raw = raw_payload(line, SECRET)
+    assert b"bob" not in sent and raw is not None
+    clear = orjson.loads(line)["person"]["email"]
+    assert orjson.loads(sent)["person"]["email_hash"] == hash_email(SECRET, "acme", clear)
