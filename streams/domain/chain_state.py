@@ -133,15 +133,21 @@ class ChainState:
             persons |= self.graph.persons_of_account(opp.account_id)
         return person, persons
 
+    def _named_by(self, opp: Opportunity) -> set[str]:
+        """The holders of every contact the opportunity ever named and the members of
+        every account it ever named: whose karma counts it (``_opportunities_of``)."""
+        persons = {self.graph.person_of(key) for key in opp.contact_keys}
+        for account in opp.account_ids:
+            persons |= self.graph.persons_of_account(account)
+        return persons
+
     def _version(self, opp: Opportunity) -> int:
         """Counted over every contact and account the opportunity ever named, not
         only the current scope, so that no change of scope lowers it."""
         horizon = opp.version_horizon
         assert horizon is not None
         holders = {self.graph.person_of(key) for key in opp.contact_keys}
-        persons = set(holders)
-        for account in opp.account_ids:
-            persons |= self.graph.persons_of_account(account)
+        persons = self._named_by(opp)
         # Leads up to the latest creation (which never moves back), not the earliest.
         latest = opp.created[0] if opp.created is not None else None
         leads = sum(

@@ -42,6 +42,7 @@ class Batch:
     account_persons: set[str] = field(default_factory=set)  # current account to redo
     merged: list[tuple[str, str]] = field(default_factory=list)  # (from, into)
     karma_persons: set[str] = field(default_factory=set)  # returns may have changed
+    rewrite: set[str] = field(default_factory=set)  # relationship rows to write again
     flagged_keys: set[str] = field(default_factory=set)  # ring/pod flags raised or lifted
     reweighted: set[int] = field(default_factory=set)  # hashes of touches weighing anew
 

@@ -198,8 +198,16 @@ class WorkspaceState(ChainState):
     def _refresh_accounts(self, batch: Batch) -> None:
         for person in {self.graph.resolve(p) for p in batch.account_persons}:
             facts = [self._facts[k] for k in self.graph.keys_of(person) if k in self._facts]
-            if facts:
-                self.graph.set_account(person, max(facts)[2])
+            if not facts:
+                continue
+            before = self.graph.account_of(person)
+            self.graph.set_account(person, max(facts)[2])
+            if self.graph.account_of(person) != before:
+                # Their relationship row carries the account, and their karma counts
+                # its opportunities: written again, or the last rows would depend on
+                # whether a touch came after the change.
+                batch.rewrite.add(person)
+                batch.karma_persons.add(person)
 
     def _apply_touches(self, ordered: list[Envelope], batch: Batch) -> None:
         by_person: dict[str, list[Touch]] = {}
@@ -291,7 +299,7 @@ class WorkspaceState(ChainState):
     # -- relationships and karma ---------------------------------------------
 
     def _emit_relationships(self, batch: Batch) -> None:
-        persons = {self.graph.resolve(p) for p in batch.persons}
+        persons = {self.graph.resolve(p) for p in (*batch.persons, *batch.rewrite)}
         for from_person, into in batch.merged:
             live = self.graph.resolve(into)
             persons.add(live)
@@ -319,7 +327,7 @@ class WorkspaceState(ChainState):
         for oid in batch.opportunities:
             opp = self.opportunities[oid]
             if opp.created is not None:
-                persons |= self._scope(opp)[1]
+                persons |= self._named_by(opp)
         for person in sorted(persons):
             if person not in self.karma.acts:
                 continue
