@@ -29,9 +29,13 @@ from schemas.events import (
 from schemas.keys import handle_key, ref_keys
 from schemas.privacy import redact_emails
 from sinks.tables.ingest import TOUCHPOINTS
+from streams.domain.identity import IdentityLimits
 from streams.enrich import TouchEvent, channel_of, infer_intent
 from streams.routing import partition_for
 
+# The key stored for a touch is the one its person was found by (the domain's
+# default placeholders: the limits are not configured per deployment).
+_PLACEHOLDERS = IdentityLimits()
 TOUCH_TYPES = frozenset(
     {"social_interaction", "introduction", "meeting", "email_exchanged", "help_given"}
 )
@@ -139,8 +143,8 @@ def _other_party(event: TouchEvent) -> tuple[str, str, str]:
     platform = plain(person.platform) if person.platform else ""
     introducer = ""
     if isinstance(event, Introduction):
-        introducer = ref_keys(event.introducer)[0]
-    return platform, ref_keys(person)[0], introducer
+        introducer = _PLACEHOLDERS.named(ref_keys(event.introducer))
+    return platform, _PLACEHOLDERS.named(ref_keys(person)), introducer
 
 
 def _lineage(record: Record, now: datetime) -> dict[str, Any]:

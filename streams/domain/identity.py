@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import NamedTuple
@@ -44,6 +44,12 @@ class IdentityLimits:
     def is_blocked(self, key: str) -> bool:
         value = key.partition(":")[2].strip().lower()
         return value in self.blocked_values or bool(_ALL_ZERO.match(value))
+
+    def named(self, keys: Sequence[str]) -> str:
+        """The key that names a reference's person: the first that is not a
+        placeholder (``crm:unknown`` beside a handle would gather everybody's
+        touches), or the first when all are."""
+        return next((k for k in keys if not self.is_blocked(k)), keys[0])
 
 
 class Merge(NamedTuple):

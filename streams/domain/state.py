@@ -219,7 +219,7 @@ class WorkspaceState(ChainState):
                 self.authenticity.observe(event)  # not a touch (a post: deduplicated there)
             touch = touch_from_event(event, self.graph)
             if touch is not None:
-                person = self.graph.person_of(touch_subject_keys(event)[0])
+                person = self.graph.person_of(self.graph.limits.named(touch_subject_keys(event)))
                 by_person.setdefault(person, []).append(touch)
                 events[event.event_id] = event
         for person, touches in by_person.items():

@@ -82,7 +82,7 @@ def touch_from_event(event: Envelope, graph: IdentityGraph) -> Touch | None:
         )
     if isinstance(event, Introduction):
         keys = ref_keys(event.introducer)
-        introducer = graph.person_of(keys[0]) if keys else None
+        introducer = graph.person_of(graph.limits.named(keys)) if keys else None
         return Touch(
             at, event.event_id, "referral", _i(event.campaign), INTRODUCTION, None, None, introducer
         )

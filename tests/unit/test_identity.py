@@ -130,3 +130,44 @@ def test_accounts_follow_merges() -> None:
     assert g.accounts_of(survivor) == {"acme", "globex"}
     assert g.account_of(survivor) == "acme" == g.account_of(gone)
     assert g.account_of(g.person_of("x:nobody")) is None
+
+
+def test_a_placeholder_beside_a_handle_does_not_gather_everybodys_touches() -> None:
+    """A CRM export writes contact_id "unknown" for people it does not know: the
+    touch and the introduction go to the handle's person, as the link does."""
+    from datetime import UTC, datetime
+
+    from schemas.events import Envelope
+    from streams.domain.state import WorkspaceState
+    from streams.ingest import Record, Valid, touchpoint_row
+    from tests.unit.domain_events import ev
+
+    def meeting(day: float, eid: str, handle: str) -> Envelope:
+        person = {"contact_id": "unknown", "platform": "x", "handle": handle}
+        return ev("meeting", day, eid, person=person, meeting_kind="call")
+
+    intro = ev(
+        "introduction",
+        3,
+        "i1",
+        introducer={"contact_id": "unknown", "platform": "x", "handle": "alice"},
+        person={"platform": "x", "handle": "carol"},
+    )
+    events = [meeting(1, "m1", "alice"), meeting(2, "m2", "bob"), intro]
+    state = WorkspaceState("w")
+    out = state.apply(events)
+    graph = state.graph
+    journeys = {
+        key: [t.event_id for t in state.journeys.get(graph.person_of(key))]
+        for key in ("x:alice", "x:bob", "crm:unknown")
+    }
+    assert journeys == {"x:alice": ["m1"], "x:bob": ["m2"], "crm:unknown": []}
+    [introduction] = [t for t in state.journeys.get(graph.person_of("x:carol"))]
+    assert introduction.introducer == graph.person_of("x:alice")
+    persons = {r["event_id"]: r["person_id"] for r in out.touch_persons}
+    assert persons["m1"] == graph.person_of("x:alice")
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    row = touchpoint_row(Valid(Record("t", 0, 0, None, b""), events[0]), "p", "", now)  # type: ignore[arg-type]
+    assert row["identity_key"] == "x:alice"
+    intro_row = touchpoint_row(Valid(Record("t", 0, 1, None, b""), intro), "p", "", now)  # type: ignore[arg-type]
+    assert intro_row["introducer_key"] == "x:alice"
