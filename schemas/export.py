@@ -22,6 +22,9 @@ def rendered() -> dict[str, str]:
     files: dict[str, Any] = {}
     for event_type, model in sorted(EVENT_TYPES.items()):
         schema = model.model_json_schema(mode="validation")
+        # The models default it (one class per type), but a message must carry it:
+        # without it nothing tells which type it is, and it is dead-lettered.
+        schema["required"] = ["event_type", *schema.get("required", [])]
         schema["$id"] = f"{BASE_ID}{event_type}.json"
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         files[f"{event_type}.json"] = schema

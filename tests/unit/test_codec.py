@@ -143,3 +143,14 @@ def test_deeply_nested_json_is_refused() -> None:
     payload = b"[" * 5000 + b"]" * 5000
     _, failures = decode_batch([payload])
     assert failures[0].reason in ("malformed_json", "not_an_object")
+
+
+def test_every_published_type_requires_its_event_type() -> None:
+    """The models default ``event_type``, yet a message without it is refused:
+    the published schemas say so."""
+    schemas = {name: orjson.loads(text) for name, text in rendered().items()}
+    per_type = {n: s for n, s in schemas.items() if n != "event.json"}
+    assert per_type and all("event_type" in s["required"] for s in per_type.values())
+    without = {k: v for k, v in BASE.items() if k != "event_type"}
+    [failure] = decode_batch([orjson.dumps(without)])[1]
+    assert failure.reason == "unknown_event_type"
