@@ -35,12 +35,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 
 from oppchain.cli_context import UsageError
 from sinks.spec import quote
+from streams.ingest import peek_field
 from streams.routing import partition_for
 
 IDLE_MS = 2000
@@ -241,13 +241,8 @@ def replay(
 
 def home_partition(letter: DeadLetter, partitions: int) -> int:
     """The partition of the workspace the bytes name, if they can be read."""
-    try:
-        workspace = orjson.loads(letter.value).get("workspace")
-    except (orjson.JSONDecodeError, AttributeError):
-        workspace = None
-    if isinstance(workspace, str):
-        return partition_for(workspace, partitions)
-    return letter.source_partition
+    workspace = peek_field(letter.value, "workspace")
+    return partition_for(workspace, partitions) if workspace else letter.source_partition
 
 
 def _failed(report: ReplayReport, letter: DeadLetter, exc: BaseException) -> None:

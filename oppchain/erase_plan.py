@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from oppchain.erase_catalog import TableInfo, column_role
-from oppchain.erase_scope import Subject
+from oppchain.erase_scope import MESSAGE_POSITION, Subject
 from oppchain.erase_sql import NEEDLES_PER_CALL, sql_in
 from sinks.spec import quote
 
@@ -20,7 +20,7 @@ def _workspaces(table: TableInfo, workspace: str) -> str:
     return f"workspace = {quote(workspace)}"
 
 
-_POSITION = "(source_topic, source_partition, source_offset)"
+_POSITION = f"({', '.join(MESSAGE_POSITION)})"
 
 
 def _tuples(positions: set[tuple[str, int, int]]) -> str:

@@ -12,13 +12,15 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from schemas.events import EMAIL_PATTERN
+
 _PERSON_FIELDS = ("person", "introducer", "a", "b")
 # Bounded repeats keep the scan linear on long hostile input.
 _EMAIL_RE = re.compile(
     rb"[A-Za-z0-9._%+-]{1,64}(?:@|\\u0040)[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}"
     rb"\.[A-Za-z]{2,24}"
 )  # "\u0040" is "@" as JSON may escape it
-_IS_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")  # the contract's pattern
+_IS_EMAIL = re.compile(EMAIL_PATTERN)
 
 
 @lru_cache(maxsize=1024)

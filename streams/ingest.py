@@ -57,7 +57,7 @@ class Valid(NamedTuple):
     event: Event
 
 
-def _peek(value: bytes | None, field: str) -> str:
+def peek_field(value: bytes | None, field: str) -> str:
     """Best-effort read of one top-level string field from an invalid message."""
     if not value:
         return ""
@@ -126,8 +126,8 @@ def dead_letter(
             "source_partition": record.partition,
             "source_offset": record.offset,
             "message_key": (record.key or b"").decode("utf-8", "replace")[:256],
-            "event_id": _peek(value, "event_id") if readable else "",
-            "workspace": _peek(value, "workspace") if readable else "",
+            "event_id": peek_field(value, "event_id") if readable else "",
+            "workspace": peek_field(value, "workspace") if readable else "",
             "payload_bytes": len(value),
             "payload": redact_emails(value[:DEAD_PAYLOAD_LIMIT]).decode("utf-8", "replace"),
         },
