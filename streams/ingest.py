@@ -6,6 +6,7 @@ without a broker.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -57,16 +58,18 @@ class Valid(NamedTuple):
     event: Event
 
 
+def peek_fields(value: bytes | None, *fields: str) -> list[str]:
+    """Best-effort read of top-level string fields from an invalid message, parsed
+    once ("" for each one missing or unreadable)."""
+    raw: Any = None
+    with contextlib.suppress(orjson.JSONDecodeError):
+        raw = orjson.loads(value or b"")
+    found = [raw.get(f) if isinstance(raw, dict) else None for f in fields]
+    return [v[:128] if isinstance(v, str) else "" for v in found]
+
+
 def peek_field(value: bytes | None, field: str) -> str:
-    """Best-effort read of one top-level string field from an invalid message."""
-    if not value:
-        return ""
-    try:
-        raw = orjson.loads(value)
-    except orjson.JSONDecodeError:
-        return ""
-    found = raw.get(field) if isinstance(raw, dict) else None
-    return found[:128] if isinstance(found, str) else ""
+    return peek_fields(value, field)[0]
 
 
 def split(
@@ -116,6 +119,7 @@ def dead_letter(
 ) -> tuple[Record, dict[str, Any]]:
     """The dead-letter row of a record (ids read from it unless too large to read)."""
     value = record.value or b""
+    event_id, workspace = peek_fields(value, "event_id", "workspace") if readable else ("", "")
     return (
         record,
         {
@@ -126,8 +130,8 @@ def dead_letter(
             "source_partition": record.partition,
             "source_offset": record.offset,
             "message_key": (record.key or b"").decode("utf-8", "replace")[:256],
-            "event_id": peek_field(value, "event_id") if readable else "",
-            "workspace": peek_field(value, "workspace") if readable else "",
+            "event_id": event_id,
+            "workspace": workspace,
             "payload_bytes": len(value),
             "payload": redact_emails(value[:DEAD_PAYLOAD_LIMIT]).decode("utf-8", "replace"),
         },
