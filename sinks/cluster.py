@@ -33,7 +33,7 @@ from sinks.migrations import (
     all_views,
     copies_done,
 )
-from sinks.spec import AddColumn, AlterSettings, Backfill, Drop, Table, View, quote
+from sinks.spec import AddColumn, AlterSettings, Backfill, CommentColumn, Drop, Table, View, quote
 
 ZOOKEEPER_PREFIX = "/clickhouse/tables"
 LOCAL_SUFFIX = "_local"
@@ -230,12 +230,12 @@ def alter_settings_sql(alter: AlterSettings, cluster: str, database: str) -> str
     return _on_cluster(local.sql(), f"ALTER TABLE {local.table}", cluster)
 
 
-def add_column_sql(add: AddColumn, cluster: str, database: str) -> list[str]:
-    """The column goes to the replicated ``_local`` tables and to the Distributed
-    table that reads them."""
+def column_sql(alter: AddColumn | CommentColumn, cluster: str, database: str) -> list[str]:
+    """A column is added (or its comment changed) on the replicated ``_local`` tables
+    and on the Distributed table that reads them."""
     statements = []
-    for name in (add.table + LOCAL_SUFFIX, add.table):
-        qualified = replace(add, table=f"{database}.{name}")
+    for name in (alter.table + LOCAL_SUFFIX, alter.table):
+        qualified = replace(alter, table=f"{database}.{name}")
         statements.append(_on_cluster(qualified.sql(), f"ALTER TABLE {qualified.table}", cluster))
     return statements
 
@@ -287,8 +287,8 @@ def cluster_statements(
             statements.extend(drop_sql(op, cluster, database))
         elif isinstance(op, AlterSettings):
             statements.append(alter_settings_sql(op, cluster, database))
-        elif isinstance(op, AddColumn):
-            statements.extend(add_column_sql(op, cluster, database))
+        elif isinstance(op, AddColumn | CommentColumn):
+            statements.extend(column_sql(op, cluster, database))
         elif isinstance(op, Backfill):
             if backfill:
                 statements.append(backfill_sql(op, database, known_tables, known_views))

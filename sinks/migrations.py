@@ -14,11 +14,21 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sinks.spec import AddColumn, AlterSettings, Backfill, Column, Drop, Table, View, quote
+from sinks.spec import (
+    AddColumn,
+    AlterSettings,
+    Backfill,
+    Column,
+    CommentColumn,
+    Drop,
+    Table,
+    View,
+    quote,
+)
 from sinks.tables import chains, ingest, privacy, relationships
 from sinks.tables.common import deduplicated
 
-Operation = Table | View | Drop | Backfill | AlterSettings | AddColumn | str
+Operation = Table | View | Drop | Backfill | AlterSettings | AddColumn | CommentColumn | str
 
 MIGRATIONS_TABLE = Table(
     name="schema_migrations",
@@ -109,6 +119,20 @@ MIGRATIONS: tuple[Migration, ...] = (
         "0011_authentic_credits_restated_under_their_version",
         (Drop("VIEW", "attribution_credits"), chains.CREDIT_HISTORY),
     ),
+    Migration(
+        "0012_karma_opportunity_value_per_currency",
+        (
+            AddColumn(
+                "karma_ledger", relationships.OPPORTUNITY_CURRENCIES, "opportunity_value_after"
+            ),
+            AddColumn("karma_ledger", relationships.OPPORTUNITY_VALUES, "opportunity_currencies"),
+            relationships.OPPORTUNITY_VALUE_AFTER_0012,
+            Drop("VIEW", "karma_returns"),
+            Drop("VIEW", "karma_ledger_latest"),
+            relationships.KARMA_LEDGER_LATEST,
+            relationships.KARMA_RETURNS,
+        ),
+    ),
 )
 
 
@@ -197,6 +221,13 @@ def _current(kind: type[Table] | type[View]) -> list[Any]:
                 names = [c.name for c in was.columns]
                 at = names.index(op.after) + 1
                 columns = (*was.columns[:at], op.column, *was.columns[at:])
+                found[op.table] = replace(was, columns=columns)
+            elif isinstance(op, CommentColumn) and isinstance(found.get(op.table), Table):
+                was = found[op.table]
+                columns = tuple(
+                    replace(c, comment=op.comment) if c.name == op.column else c
+                    for c in was.columns
+                )
                 found[op.table] = replace(was, columns=columns)
     return list(found.values())
 

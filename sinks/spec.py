@@ -203,6 +203,19 @@ class AddColumn:
         )
 
 
+@dataclass(frozen=True)
+class CommentColumn:
+    """Says again what a column of an earlier migration's table holds (its meaning
+    changed; the spec keeps the text that migration used)."""
+
+    table: str
+    column: str
+    comment: str
+
+    def sql(self) -> str:
+        return f"ALTER TABLE {self.table} COMMENT COLUMN `{self.column}` {quote(self.comment)}"
+
+
 def quote(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 

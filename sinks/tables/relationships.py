@@ -8,9 +8,11 @@ re-exported here.
 
 from __future__ import annotations
 
-from sinks.spec import Column, Table, View
+from sinks.spec import Column, CommentColumn, Table, View
 from sinks.tables.common import ACCOUNT_ID, PERSON_ID, TS, WORKSPACE
 from sinks.tables.relationship_views import (
+    KARMA_LEDGER_LATEST,
+    KARMA_RETURNS,
     ONE_IN_N_BY_CHANNEL,
     RELATIONSHIPS_LATEST,
     RING_ENGAGEMENT_SHARE,
@@ -26,7 +28,12 @@ __all__ = [
     "FIRST_CHANNEL",
     "KARMA_DAILY",
     "KARMA_LEDGER",
+    "KARMA_LEDGER_LATEST",
+    "KARMA_RETURNS",
     "ONE_IN_N_BY_CHANNEL",
+    "OPPORTUNITY_CURRENCIES",
+    "OPPORTUNITY_VALUES",
+    "OPPORTUNITY_VALUE_AFTER_0012",
     "RELATIONSHIPS",
     "RELATIONSHIPS_DAILY",
     "RELATIONSHIPS_DAILY_MV",
@@ -128,6 +135,24 @@ KARMA_LEDGER = Table(
     ),
     engine="ReplacingMergeTree(as_of)",
     order_by="(workspace, act_event_id)",
+)
+
+# Added by migration 0012 (after ``opportunity_value_after``, whose one sum mixed
+# currencies): the value per currency.
+OPPORTUNITY_CURRENCIES = Column(
+    "opportunity_currencies", "Array(LowCardinality(String))", "Their currencies, sorted"
+)
+OPPORTUNITY_VALUES = Column(
+    "opportunity_values",
+    "Array(Float64)",
+    "Their value per currency, in the order of opportunity_currencies "
+    "(sumMap(opportunity_currencies, opportunity_values) adds rows up)",
+)
+OPPORTUNITY_VALUE_AFTER_0012 = CommentColumn(
+    "karma_ledger",
+    "opportunity_value_after",
+    "Their value (amount or estimate) when all in one currency; NaN when they mix "
+    "currencies (see opportunity_values)",
 )
 
 AUTHENTICITY_FLAGS = Table(

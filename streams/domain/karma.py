@@ -7,7 +7,8 @@ what the same person (or their account) brought us in the ``RETURN_DAYS``
 after the act:
 
 * **opportunities**: opportunities of the person or their account created
-  after the act (count, value, kinds, the first one and the lag to it);
+  after the act (count, value per currency, kinds, the first one and the lag
+  to it);
 * **introductions received**: introductions in which the person introduced
   someone to us;
 * **inbound recommendations**: their ``recommend`` acts towards us
@@ -21,6 +22,7 @@ their person change; ``as_of`` (the latest event time seen) orders versions.
 
 from __future__ import annotations
 
+import math
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterable
@@ -49,6 +51,7 @@ class Return(NamedTuple):
     kind: str  # opportunity, introduction, recommendation
     value: float
     detail: str  # opportunity kind, or the event id
+    currency: str = ""  # of an opportunity's value
 
 
 class _Ledger:
@@ -169,6 +172,13 @@ def entry_row(
     def lag(r: Return | None) -> float | None:
         return None if r is None else round((r.at - act.at) / DAY, 3)
 
+    by_currency: dict[str, float] = {}
+    for r in opps:
+        by_currency[r.currency] = by_currency.get(r.currency, 0.0) + r.value
+    currencies = sorted(by_currency)
+    # One sum over two currencies means nothing: NaN, so that a naive sum shows it.
+    value = sum(by_currency.values()) if len(currencies) <= 1 else math.nan
+
     return {
         "workspace": workspace,
         "act_event_id": act.event_id,
@@ -182,7 +192,9 @@ def entry_row(
         "intent_inferred": act.inferred,
         "campaign": act.campaign or "",
         "opportunities_after": len(opps),
-        "opportunity_value_after": sum(r.value for r in opps),
+        "opportunity_value_after": value,
+        "opportunity_currencies": currencies,
+        "opportunity_values": [by_currency[c] for c in currencies],
         "opportunity_kinds": sorted({r.detail for r in opps}),
         "first_opportunity_at": opt_datetime(None if first_opp is None else first_opp.at),
         "days_to_opportunity": lag(first_opp),

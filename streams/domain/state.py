@@ -335,7 +335,10 @@ class WorkspaceState(ChainState):
             for oid in self._opportunities_of(person):
                 opp = self.opportunities[oid]
                 if opp.created_at is not None:
-                    opps.append(Return(opp.created_at, "opportunity", opp.value, opp.kind))
+                    ret = Return(
+                        opp.created_at, "opportunity", opp.value, opp.kind, opp.value_currency
+                    )
+                    opps.append(ret)
             batch.out.karma_ledger.extend(
                 self.karma.rows(
                     self.workspace, person, self.graph.account_of(person), opps, self.watermark

@@ -372,7 +372,7 @@ def test_restated_authentic_credits_replace_their_version_in_history_from_0011(
                 }
             )
         assert client.query(history).result_rows == [(5, 2.0)]  # linkedin alone, then 4 x 0.25
-        assert migrate(client) == [MIGRATIONS[-1].id]
+        assert migrate(client) == [m.id for m in MIGRATIONS[10:]]
         assert client.query(history).result_rows == [(4, 1.0)]
         assert client.query(latest).result_rows == [("x", 25.0)] * 3 + [("linkedin", 25.0)]
     finally:
@@ -400,5 +400,59 @@ def test_a_credit_sets_migration_stopped_after_its_drop_runs_again(settings: Set
         ).result_rows
         assert sets == [("o1", "first_touch", 1), ("o1", "linear", 1), ("o2", "last_touch", 1)]
         assert client.query("SELECT count() FROM attribution_credits").result_rows == [(4,)]
+    finally:
+        close_embedded(dsn)
+
+
+def test_karma_returns_add_values_up_per_currency_from_0012(settings: Settings) -> None:
+    """Before 0012 a karma row held one sum over all currencies. After it, rows carry
+    their value per currency and ``karma_returns`` adds them up per currency; a row
+    written before shows its old sum under the currency ''."""
+    from schemas.events import ContactUpserted
+    from tests.unit.test_karma import _deal, env, si
+
+    state = WorkspaceState("w")
+    contact = ContactUpserted(
+        **env(0, "c"), contact_id="C", handles=({"platform": "x", "handle": "ann"},)
+    )
+    out = state.apply(
+        [
+            contact,
+            si(1, "ann", "recommend", "outbound"),
+            si(1, "ann", "dm", "outbound", campaign="c1"),
+            _deal(2, "o1", "USD", 1000.0),
+            _deal(3, "o2", "EUR", 300.0),
+        ]
+    )
+    assert len(out.karma_ledger) == 2
+    added = {"opportunity_currencies", "opportunity_values"}
+    old_row = _row("karma_ledger", act_event_id="old", intent="give", action="share")
+    old_row.update(channel="x", opportunities_after=2, opportunity_value_after=70.0)
+    returns = (
+        "SELECT intent, action, acts, toString(opportunity_value_by_currency) "
+        "FROM karma_returns ORDER BY intent, action"
+    )
+    dsn = settings.resolved_dsn()
+    client = connect(dsn)
+    try:
+        migrate(client, MIGRATIONS[:11])
+        columns = [c for c in old_row if c not in added]
+        client.insert("karma_ledger", [[old_row[c] for c in columns]], column_names=columns)
+        assert migrate(client) == [MIGRATIONS[11].id]
+        ClickHouseSink(lambda: client).write({"karma_ledger": out.karma_ledger})
+        assert client.query(returns).result_rows == [
+            ("ask", "dm", 1, "{'EUR':300,'USD':1000}"),
+            ("give", "recommend", 1, "{'EUR':300,'USD':1000}"),
+            ("give", "share", 1, "{'':70}"),
+        ]
+        mixed = client.query(
+            "SELECT count() FROM karma_ledger_latest WHERE isNaN(opportunity_value_after)"
+        ).result_rows
+        assert mixed == [(2,)]
+        comment = client.query(
+            "SELECT comment FROM system.columns WHERE database = currentDatabase() "
+            "AND table = 'karma_ledger' AND name = 'opportunity_value_after'"
+        ).result_rows
+        assert comment[0][0].endswith("NaN when they mix currencies (see opportunity_values)")
     finally:
         close_embedded(dsn)

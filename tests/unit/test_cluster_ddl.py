@@ -25,7 +25,16 @@ from sinks.cluster import (
     view_sql,
 )
 from sinks.migrations import MIGRATIONS, Migration, all_tables, all_views
-from sinks.spec import AddColumn, AlterSettings, Backfill, Column, Drop, Table, View
+from sinks.spec import (
+    AddColumn,
+    AlterSettings,
+    Backfill,
+    Column,
+    CommentColumn,
+    Drop,
+    Table,
+    View,
+)
 
 CLUSTER, DB = "oc", "oppchain"
 
@@ -170,9 +179,10 @@ def test_every_migration_renders_two_statements_per_table_and_one_per_view() -> 
         drops = [2 if op.kind == "TABLE" else 1 for op in ops if isinstance(op, Drop)]
         backfills = [op for op in ops if isinstance(op, Backfill)]
         alters = [op for op in ops if isinstance(op, AlterSettings)]
-        added = [op for op in ops if isinstance(op, AddColumn)]  # local and distributed
+        # local and distributed
+        columns = [op for op in ops if isinstance(op, AddColumn | CommentColumn)]
         one_each = len(views) + sum(drops) + len(backfills) + len(alters)
-        assert len(statements) == 2 * len(tables) + one_each + 2 * len(added)
+        assert len(statements) == 2 * len(tables) + one_each + 2 * len(columns)
         schema = [s for s in statements if not s.startswith("INSERT INTO ")]
         assert len(schema) == len(statements) - len(backfills)
         assert all(" ON CLUSTER oc" in s.splitlines()[0] for s in schema)
@@ -199,6 +209,17 @@ def test_an_added_column_goes_to_the_local_and_the_distributed_table() -> None:
         f"ALTER TABLE {DB}.relationships ON CLUSTER oc {add}",
     ]
     assert all(s.endswith(" AFTER `channels`") for s in added)
+
+
+def test_a_column_comment_changes_on_the_local_and_the_distributed_table() -> None:
+    [migration] = [m for m in MIGRATIONS if m.id.startswith("0012_")]
+    statements = cluster_statements(migration, CLUSTER, DB)
+    comments = [s.split(" '")[0] for s in statements if " COMMENT COLUMN " in s]
+    assert comments == [
+        f"ALTER TABLE {DB}.karma_ledger_local ON CLUSTER oc "
+        "COMMENT COLUMN `opportunity_value_after`",
+        f"ALTER TABLE {DB}.karma_ledger ON CLUSTER oc COMMENT COLUMN `opportunity_value_after`",
+    ]
 
 
 def test_altered_settings_go_to_the_replicated_local_tables() -> None:

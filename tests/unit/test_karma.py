@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -91,3 +92,41 @@ def test_gives_and_asks_with_returns_and_lag() -> None:
     assert give["first_return_kind"] == "recommendation" and give["days_to_first_return"] == 10.0
     assert rows["help"]["days_to_opportunity"] == 27.0
     assert state.apply([si(10, "ann", "recommend", "inbound")]).karma_ledger == []
+
+
+def _deal(day: float, eid: str, currency: str, amount: float) -> OpportunityCreated:
+    return OpportunityCreated(
+        **env(day, eid),
+        opportunity_id=eid,
+        contact_id="C",
+        kind="monetary",
+        opportunity_type="deal",
+        amount=amount,
+        currency=currency,
+    )
+
+
+def test_opportunity_values_are_kept_per_currency() -> None:
+    """A give followed by deals in two currencies: no one sum of them (NaN), but
+    each currency's; a give followed by one currency keeps its sum."""
+    state = WorkspaceState("w")
+    contact = ContactUpserted(
+        **env(0, "c"), contact_id="C", handles=({"platform": "x", "handle": "ann"},)
+    )
+    out = state.apply(
+        [
+            contact,
+            si(1, "ann", "recommend", "outbound"),
+            _deal(2, "o1", "USD", 1000.0),
+            _deal(3, "o2", "EUR", 300.0),
+            _deal(4, "o3", "EUR", 200.0),
+        ]
+    )
+    [give] = out.karma_ledger
+    assert give["opportunities_after"] == 3
+    assert give["opportunity_currencies"] == ["EUR", "USD"]
+    assert give["opportunity_values"] == [500.0, 1000.0]
+    assert math.isnan(give["opportunity_value_after"])
+    [later] = state.apply([si(3.5, "ann", "recommend", "outbound")]).karma_ledger
+    assert (later["opportunity_currencies"], later["opportunity_values"]) == (["EUR"], [200.0])
+    assert later["opportunity_value_after"] == 200.0

@@ -45,6 +45,9 @@ RECORDED = {
     "0011_authentic_credits_restated_under_their_version": (
         "7955f0183df1cab179e9f7cfd70b4c91aaebb29eecc9cb75be591a4a5ecd6b62"
     ),
+    "0012_karma_opportunity_value_per_currency": (
+        "36e25d43e8a6a37cc14245daa893f3b49415ea975b012b4585a19b58ead3a801"
+    ),
 }
 
 WINDOW = "non_replicated_deduplication_window"
