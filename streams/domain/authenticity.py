@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 from schemas.events import Action, Direction, SocialInteraction
 from schemas.keys import handle_key
-from streams.domain.memory import SeenIds, event_hash, in_sorted
+from streams.domain.memory import HashTimes, SeenIds, event_hash, in_sorted
 from streams.domain.touches import epoch
 
 MINUTE = 60
@@ -61,62 +61,112 @@ class AuthenticityConfig:
     min_broadcast_posts: int = 10
 
 
-class Pair:
-    """What one handle did with one of our accounts, as order-free aggregates.
+class Pairs:
+    """What each handle did with one of our accounts, as order-free aggregates: a
+    row per pair, in columns (a pair object with its own ints cost ~300 bytes).
 
-    Event ids are kept as 64-bit hashes (see ``streams.domain.memory``), and
-    those of all acts only while the pair may still be a ring candidate.
+    Event ids are kept as 64-bit hashes (see ``streams.domain.memory``): those of
+    all acts only while the pair may still be a ring candidate (``collecting``),
+    in two flat columns (row, hash) that drop the ids of pairs let go once those
+    are the larger part; lockstep ids per row.
     """
 
     __slots__ = (
         "acts",
-        "event_ids",
+        "collecting",
         "first_at",
+        "id_hashes",
+        "id_rows",
+        "kept_ids",
         "last_at",
         "lockstep",
         "lockstep_ids",
         "on_posts",
         "reciprocal",
+        "rows",
     )
 
     def __init__(self) -> None:
-        self.first_at = 2**62
-        self.last_at = -(2**62)
-        self.acts = 0
-        self.reciprocal = 0  # bits: (inbound, outbound) x (follow, like) seen
-        self.event_ids: array[int] | None = array("q")  # None once never a candidate
-        self.on_posts = 0
-        self.lockstep = 0
-        self.lockstep_ids: array[int] | None = None
+        self.rows: dict[str, int] = {}  # member handle key -> row
+        self.first_at = array("q")
+        self.last_at = array("q")
+        self.acts = array("i")
+        self.reciprocal = bytearray()  # bits: (inbound, outbound) x (follow, like) seen
+        self.on_posts = array("i")
+        self.lockstep = array("i")
+        self.collecting = bytearray()  # 1 while the row's act ids are kept
+        self.id_rows = array("i")
+        self.id_hashes = array("q")
+        self.kept_ids = 0  # of rows still collecting: min(acts, _MAX_RING_ACTS) each
+        self.lockstep_ids: dict[int, array[int]] = {}
 
-    def add(self, at: int, event_id: str, inbound: bool, action: str) -> None:
-        self.first_at = min(self.first_at, at)
-        self.last_at = max(self.last_at, at)
-        self.acts += 1
-        if self.event_ids is not None:
-            self.event_ids.append(event_hash(event_id))
-            if self.acts > _MAX_RING_ACTS:
-                self.event_ids = None
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def row(self, member: str) -> int:
+        found = self.rows.get(member)
+        if found is None:
+            found = self.rows[member] = len(self.acts)
+            self.first_at.append(2**62)
+            self.last_at.append(-(2**62))
+            for column in (self.acts, self.on_posts, self.lockstep):
+                column.append(0)
+            self.reciprocal.append(0)
+            self.collecting.append(1)
+        return found
+
+    def add(self, row: int, at: int, event_id: str, inbound: bool, action: str) -> None:
+        self.first_at[row] = min(self.first_at[row], at)
+        self.last_at[row] = max(self.last_at[row], at)
+        self.acts[row] += 1
+        if self.collecting[row]:
+            if self.acts[row] > _MAX_RING_ACTS:
+                self._let_go(row)
+            else:
+                self.id_rows.append(row)
+                self.id_hashes.append(event_hash(event_id))
+                self.kept_ids += 1
         if action in _RECIPROCAL:
-            self.reciprocal |= 1 << (_RECIPROCAL.index(action) * 2 + inbound)
+            self.reciprocal[row] |= 1 << (_RECIPROCAL.index(action) * 2 + inbound)
 
-    def ring_candidate(self, window: int) -> bool:
+    def ring_candidate(self, row: int, window: int) -> bool:
         """All acts within ``window`` of the first, and one of them done both ways.
 
         (Both ways within ``window`` of each other follows from the first part.)
         A pair that is not a candidate for its span or count never will be: its
         span and count only grow, so its event ids are let go.
         """
-        if self.last_at - self.first_at > window or self.acts > _MAX_RING_ACTS:
-            self.event_ids = None
+        if self.last_at[row] - self.first_at[row] > window or self.acts[row] > _MAX_RING_ACTS:
+            self._let_go(row)
             return False
-        return any((self.reciprocal >> (i * 2)) & 3 == 3 for i in range(len(_RECIPROCAL)))
+        bits = self.reciprocal[row]
+        return any((bits >> (i * 2)) & 3 == 3 for i in range(len(_RECIPROCAL)))
 
-    def add_lockstep(self, event_id: str) -> None:
-        self.lockstep += 1
-        if self.lockstep_ids is None:
-            self.lockstep_ids = array("q")
-        self.lockstep_ids.append(event_hash(event_id))
+    def _let_go(self, row: int) -> None:
+        if not self.collecting[row]:
+            return
+        self.collecting[row] = 0
+        self.kept_ids -= min(self.acts[row], _MAX_RING_ACTS)
+        if 2 * self.kept_ids < len(self.id_rows) and len(self.id_rows) >= SeenIds.MIN_RECENT:
+            kept = [i for i, r in enumerate(self.id_rows) if self.collecting[r]]
+            self.id_rows = array("i", [self.id_rows[i] for i in kept])
+            self.id_hashes = array("q", [self.id_hashes[i] for i in kept])
+
+    def event_ids(self, rows: set[int]) -> list[int]:
+        """Hashes of the act ids of ``rows`` (pairs still collecting)."""
+        return [
+            h
+            for r, h in zip(self.id_rows, self.id_hashes, strict=True)
+            if r in rows and self.collecting[r]
+        ]
+
+    def add_lockstep(self, row: int, event_id: str) -> None:
+        self.lockstep[row] += 1
+        self.lockstep_ids.setdefault(row, array("q")).append(event_hash(event_id))
+
+    def span(self, row: int) -> tuple[int, int, int]:
+        """(first act time, last act time, acts) of a row."""
+        return self.first_at[row], self.last_at[row], self.acts[row]
 
 
 @dataclass
@@ -127,8 +177,8 @@ class _Own:
     ~80 bytes); a collision would take an act on one post for an act on another.
     """
 
-    pairs: dict[str, Pair] = field(default_factory=dict)  # member handle key -> pair
-    posts: dict[int, int] = field(default_factory=dict)  # content_ref hash -> post time
+    pairs: Pairs = field(default_factory=Pairs)
+    posts: HashTimes = field(default_factory=HashTimes)  # content_ref hash -> post time
     post_ids: SeenIds = field(default_factory=SeenIds)
     pending: dict[int, list[tuple[str, int, str]]] = field(default_factory=dict)
     outbound_acts: int = 0
@@ -155,8 +205,8 @@ class Authenticity:
         self.flags: dict[tuple[str, str, str], Flag] = {}  # (flag, own, subject) -> flag
         self.suspect = array("q")  # hashes of the event ids weighing 0, sorted
         self._reweighted: set[int] = set()  # see ``take_reweighted``
-        self._rings: dict[str, dict[str, Pair]] = {}  # own -> ring candidates
-        self._pods: dict[str, dict[str, Pair]] = {}  # own -> pod candidates
+        self._rings: dict[str, set[str]] = {}  # own -> member keys of ring candidates
+        self._pods: dict[str, set[str]] = {}  # own -> member keys of pod candidates
         self._own_keys: dict[tuple[str, str], str] = {}
         self._dirty: set[str] = set()
         self._dirty_pairs: set[tuple[str, str]] = set()
@@ -184,10 +234,9 @@ class Authenticity:
                 return own_key
             self._dirty.add(own_key)
             ref = event_hash(event.content_ref) if event.content_ref else None
-            if ref is not None and ref not in own.posts:
-                own.posts[ref] = at
+            if ref is not None and own.posts.add(ref, at):
                 for member, when, eid in own.pending.pop(ref, []):
-                    self._on_post(own.pairs[member], at, when, eid)
+                    self._on_post(own.pairs, own.pairs.rows[member], at, when, eid)
                     self._dirty_pairs.add((own_key, member))
             return own_key
         inbound = event.direction is Direction.inbound
@@ -196,10 +245,8 @@ class Authenticity:
         if event.handle is None:
             return own_key
         member = handle_key(event.platform, event.handle)
-        pair = own.pairs.get(member)
-        if pair is None:
-            pair = own.pairs[member] = Pair()
-        pair.add(at, event.event_id, inbound, action)
+        row = own.pairs.row(member)
+        own.pairs.add(row, at, event.event_id, inbound, action)
         self._dirty.add(own_key)
         self._dirty_pairs.add((own_key, member))
         if inbound and action in _POD_ACTS and event.content_ref is not None:
@@ -208,13 +255,13 @@ class Authenticity:
             if posted is None:
                 own.pending.setdefault(ref, []).append((member, at, event.event_id))
             else:
-                self._on_post(pair, posted, at, event.event_id)
+                self._on_post(own.pairs, row, posted, at, event.event_id)
         return own_key
 
-    def _on_post(self, pair: Pair, posted: int, at: int, event_id: str) -> None:
-        pair.on_posts += 1
+    def _on_post(self, pairs: Pairs, row: int, posted: int, at: int, event_id: str) -> None:
+        pairs.on_posts[row] += 1
         if 0 <= at - posted <= self.config.pod_lag_s:
-            pair.add_lockstep(event_id)
+            pairs.add_lockstep(row, event_id)
 
     # -- detecting -------------------------------------------------------------
 
@@ -226,19 +273,22 @@ class Authenticity:
         """
         cfg = self.config
         for own_key, member in self._dirty_pairs:
-            pair = self.own[own_key].pairs[member]
-            rings = self._rings.setdefault(own_key, {})
-            pods = self._pods.setdefault(own_key, {})
-            if pair.ring_candidate(cfg.reciprocal_window_s):
-                rings[member] = pair
+            pairs = self.own[own_key].pairs
+            row = pairs.rows[member]
+            rings = self._rings.setdefault(own_key, set())
+            pods = self._pods.setdefault(own_key, set())
+            if pairs.ring_candidate(row, cfg.reciprocal_window_s):
+                rings.add(member)
             else:
-                rings.pop(member, None)
-            if pair.lockstep >= cfg.min_pod_posts and pair.lockstep >= cfg.min_pod_share * (
-                pair.on_posts
+                rings.discard(member)
+            lockstep = pairs.lockstep[row]
+            if (
+                lockstep >= cfg.min_pod_posts
+                and lockstep >= cfg.min_pod_share * pairs.on_posts[row]
             ):
-                pods[member] = pair
+                pods.add(member)
             else:
-                pods.pop(member, None)
+                pods.discard(member)
         self._dirty_pairs.clear()
         changed: list[tuple[Flag, bool]] = []
         for own_key in sorted(self._dirty):
@@ -260,43 +310,52 @@ class Authenticity:
     def _detect(self, own_key: str) -> dict[tuple[str, str, str], Flag]:
         cfg = self.config
         found: dict[tuple[str, str, str], Flag] = {}
+        own = self.own[own_key]
+        pairs = own.pairs
         candidates = sorted(
-            ((p.first_at, m, p) for m, p in self._rings.get(own_key, {}).items()),
-            key=lambda c: c[:2],
+            (pairs.first_at[pairs.rows[m]], m) for m in self._rings.get(own_key, ())
         )
-        group: list[tuple[int, str, Pair]] = []
+        group: list[tuple[int, str]] = []
         for item in [*candidates, None]:
             if item is not None and (not group or item[0] - group[-1][0] <= cfg.ring_gap_s):
                 group.append(item)
                 continue
             if len(group) >= cfg.min_ring_size:
                 gid = f"{RING}:{own_key}:{group[0][0]}"
-                for _, member, pair in group:
-                    found[RING, own_key, member] = _flag(
-                        RING, own_key, member, gid, len(group), pair
+                for _, member in group:
+                    span = pairs.span(pairs.rows[member])
+                    found[RING, own_key, member] = Flag(
+                        RING, own_key, member, gid, len(group), *span
                     )
             group = [] if item is None else [item]
-        pod = sorted(self._pods.get(own_key, {}).items())
+        pod = sorted(self._pods.get(own_key, ()))
         if len(pod) >= cfg.min_pod_size:
             gid = f"{POD}:{own_key}"
-            for member, pair in pod:
-                found[POD, own_key, member] = _flag(POD, own_key, member, gid, len(pod), pair)
-        own = self.own[own_key]
+            for member in pod:
+                span = pairs.span(pairs.rows[member])
+                found[POD, own_key, member] = Flag(POD, own_key, member, gid, len(pod), *span)
         if len(own.post_ids) >= cfg.min_broadcast_posts and own.outbound_acts == 0:
-            posts = sorted(own.posts.values()) or [0]
+            posts = own.posts.times() or [0]
             found[BROADCAST, own_key, own_key] = Flag(
-                BROADCAST, own_key, own_key, f"{BROADCAST}:{own_key}", 1, posts[0], posts[-1],
+                BROADCAST, own_key, own_key, f"{BROADCAST}:{own_key}", 1, min(posts), max(posts),
                 len(own.post_ids),
             )  # fmt: skip
         return found
 
     def _suspects(self) -> None:
         suspect: set[int] = set()
+        in_rings: dict[str, set[int]] = {}  # own -> rows of flagged ring members
         for flag, own, member in self.flags:
-            pair = self.own[own].pairs.get(member)
-            if pair is None:
+            pairs = self.own[own].pairs
+            row = pairs.rows.get(member)
+            if row is None:  # a broadcast flag
                 continue
-            suspect.update((pair.event_ids if flag == RING else pair.lockstep_ids) or ())
+            if flag == RING:
+                in_rings.setdefault(own, set()).add(row)
+            else:
+                suspect.update(pairs.lockstep_ids.get(row, ()))
+        for own, rows in in_rings.items():
+            suspect.update(self.own[own].pairs.event_ids(rows))
         self._reweighted ^= suspect.symmetric_difference(self.suspect)
         self.suspect = array("q", sorted(suspect))
 
@@ -312,7 +371,3 @@ class Authenticity:
     def ring_members(self) -> set[tuple[str, str]]:
         """(own account key, member handle key) of every flagged ring member."""
         return {(own, member) for (flag, own, member) in self.flags if flag == RING}
-
-
-def _flag(kind: str, own: str, member: str, gid: str, size: int, pair: Pair) -> Flag:
-    return Flag(kind, own, member, gid, size, pair.first_at, pair.last_at, pair.acts)

@@ -115,6 +115,55 @@ class SeenIds:
         self._sorted, self._recent = merged, set()
 
 
+class HashTimes:
+    """A grow-only map of 64-bit hashes to times: two parallel sorted arrays (16 bytes
+    an entry; a dict of ints costs ~100) and a small dict of the newest entries,
+    merged in as ``SeenIds`` merges its recent ids."""
+
+    __slots__ = ("_keys", "_recent", "_times")
+
+    def __init__(self) -> None:
+        self._keys = array("q")
+        self._times = array("q")
+        self._recent: dict[int, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._keys) + len(self._recent)
+
+    def get(self, key: int) -> int | None:
+        found = self._recent.get(key)
+        if found is None:
+            i = bisect_left(self._keys, key)
+            if i < len(self._keys) and self._keys[i] == key:
+                found = self._times[i]
+        return found
+
+    def add(self, key: int, at: int) -> bool:
+        """Map ``key`` to ``at``; False (and nothing changed) when it was mapped."""
+        if self.get(key) is not None:
+            return False
+        self._recent[key] = at
+        if len(self._recent) >= max(SeenIds.MIN_RECENT, len(self._keys) >> 3):
+            self._flush()
+        return True
+
+    def times(self) -> list[int]:
+        return [*self._times, *self._recent.values()]
+
+    def _flush(self) -> None:
+        keys, times, done = array("q"), array("q"), 0
+        for key in sorted(self._recent):
+            i = bisect_left(self._keys, key, done)
+            keys += self._keys[done:i]
+            times += self._times[done:i]
+            keys.append(key)
+            times.append(self._recent[key])
+            done = i
+        keys += self._keys[done:]
+        times += self._times[done:]
+        self._keys, self._times, self._recent = keys, times, {}
+
+
 class Interner(Generic[K]):
     """A small int code for each distinct value (values that repeat a lot)."""
 

@@ -90,6 +90,26 @@ def test_ring_flags_then_later_engagement_lifts_the_flag() -> None:
     assert auth.weight(ring(6)[0].event_id) == 1.0
 
 
+def test_ring_members_keep_their_act_ids_when_other_pairs_let_theirs_go() -> None:
+    """200 handles each like once, then again a month later: none can be a ring
+    candidate any more, so their act ids are dropped; the ring's are all kept."""
+    auth = Authenticity()
+    month = 60 * 24 * 30
+    for minutes in (0, month):
+        for i in range(200):
+            auth.observe(social(minutes + i, f"fan{i}", "inbound", "like"))
+        auth.refresh()
+    members = ring(6, start=2 * month)
+    for event in members:
+        auth.observe(event)
+    auth.refresh()
+    pairs = auth.own["x:us"].pairs
+    assert len(pairs) == 206 and len(pairs.id_rows) < 64 + 18
+    assert auth.ring_members() == {("x:us", f"x:r{i}") for i in range(6)}
+    assert [auth.weight(e.event_id) for e in members] == [0.0] * len(members)
+    assert auth.weight(social(0, "fan0", "inbound", "like").event_id) == 1.0
+
+
 def test_small_groups_are_not_rings() -> None:
     auth = Authenticity()
     for event in ring(3):

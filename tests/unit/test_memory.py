@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from streams.domain.journeys import Journeys
-from streams.domain.memory import Columns, Interner, SeenIds, deep_size
+from streams.domain.memory import Columns, HashTimes, Interner, SeenIds, deep_size
 from streams.domain.touches import Touch
 
 
@@ -26,6 +26,24 @@ def test_seen_ids_add_once_across_flushes() -> None:
 def test_seen_ids_cost_about_eight_bytes_an_id() -> None:
     seen = SeenIds(f"workspace-{i:09d}" for i in range(20000))
     assert deep_size(seen) < 10 * 20000
+
+
+def test_hash_times_keep_the_first_time_of_a_key_across_flushes() -> None:
+    times = HashTimes()
+    rng = random.Random(5)
+    keys = list({rng.randrange(-(2**63), 2**63): None for _ in range(3000)})
+    assert all(times.add(k, i) for i, k in enumerate(keys))
+    assert not any(times.add(k, -1) for k in keys[::7])  # mapped already: kept as it was
+    assert len(times) == len(keys) == 3000
+    assert [times.get(k) for k in keys] == list(range(3000))
+    assert times.get(12345) is None and sorted(times.times()) == list(range(3000))
+
+
+def test_hash_times_cost_about_sixteen_bytes_an_entry() -> None:
+    times = HashTimes()
+    for i in range(20000):
+        times.add(hash(f"post-{i}"), 1_700_000_000 + i)
+    assert deep_size(times) < 20 * 20000
 
 
 def test_columns_round_trip_any_ids() -> None:
