@@ -19,9 +19,11 @@ from pydantic import (
     ConfigDict,
     Field,
     TypeAdapter,
+    ValidationError,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 SCHEMA_VERSION: Final = 1
 
@@ -165,6 +167,7 @@ class PersonRef(Model):
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]")
+_LAX_TIME: TypeAdapter[datetime] = TypeAdapter(AwareDatetime)
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 END = datetime(2100, 1, 1, tzinfo=UTC)
 
@@ -191,9 +194,17 @@ class Envelope(Model):
     def _iso_text(cls, value: object) -> object:
         # pydantic reads "1700000000" as Unix seconds, and a longer run of digits as
         # milliseconds: the ambiguity that decision 7 keeps out of the contract.
-        if isinstance(value, str) and not _ISO_DATE.match(value):
+        if not isinstance(value, str):
+            return value
+        if not _ISO_DATE.match(value):
             raise ValueError("must be ISO-8601 text with a timezone")
-        return value
+        # Parsed here: the strict JSON route (codec._direct) would hand the str on to
+        # strict datetime validation, which refuses a str that is not JSON any more.
+        try:
+            return _LAX_TIME.validate_python(value)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise PydanticCustomError(first["type"], first["msg"]) from None
 
     @field_validator("occurred_at")
     @classmethod
