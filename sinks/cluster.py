@@ -33,7 +33,7 @@ from sinks.migrations import (
     all_views,
     copies_done,
 )
-from sinks.spec import AddColumn, AlterSettings, Backfill, CommentColumn, Drop, Table, View, quote
+from sinks.spec import AddColumn, AlterSettings, Backfill, Comment, Drop, Table, View, quote
 
 ZOOKEEPER_PREFIX = "/clickhouse/tables"
 LOCAL_SUFFIX = "_local"
@@ -230,8 +230,8 @@ def alter_settings_sql(alter: AlterSettings, cluster: str, database: str) -> str
     return _on_cluster(local.sql(), f"ALTER TABLE {local.table}", cluster)
 
 
-def column_sql(alter: AddColumn | CommentColumn, cluster: str, database: str) -> list[str]:
-    """A column is added (or its comment changed) on the replicated ``_local`` tables
+def alter_table_sql(alter: AddColumn | Comment, cluster: str, database: str) -> list[str]:
+    """A column is added (or a comment changed) on the replicated ``_local`` tables
     and on the Distributed table that reads them."""
     statements = []
     for name in (alter.table + LOCAL_SUFFIX, alter.table):
@@ -287,8 +287,8 @@ def cluster_statements(
             statements.extend(drop_sql(op, cluster, database))
         elif isinstance(op, AlterSettings):
             statements.append(alter_settings_sql(op, cluster, database))
-        elif isinstance(op, AddColumn | CommentColumn):
-            statements.extend(column_sql(op, cluster, database))
+        elif isinstance(op, AddColumn | Comment):
+            statements.extend(alter_table_sql(op, cluster, database))
         elif isinstance(op, Backfill):
             if backfill:
                 statements.append(backfill_sql(op, database, known_tables, known_views))

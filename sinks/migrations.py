@@ -19,7 +19,7 @@ from sinks.spec import (
     AlterSettings,
     Backfill,
     Column,
-    CommentColumn,
+    Comment,
     Drop,
     Table,
     View,
@@ -28,7 +28,7 @@ from sinks.spec import (
 from sinks.tables import chains, ingest, privacy, relationships
 from sinks.tables.common import deduplicated
 
-Operation = Table | View | Drop | Backfill | AlterSettings | AddColumn | CommentColumn | str
+Operation = Table | View | Drop | Backfill | AlterSettings | AddColumn | Comment | str
 
 MIGRATIONS_TABLE = Table(
     name="schema_migrations",
@@ -127,6 +127,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             ),
             AddColumn("karma_ledger", relationships.OPPORTUNITY_VALUES, "opportunity_currencies"),
             relationships.OPPORTUNITY_VALUE_AFTER_0012,
+            relationships.KARMA_DAILY_COMMENT_0012,
             Drop("VIEW", "karma_returns"),
             Drop("VIEW", "karma_ledger_latest"),
             relationships.KARMA_LEDGER_LATEST,
@@ -222,8 +223,11 @@ def _current(kind: type[Table] | type[View]) -> list[Any]:
                 at = names.index(op.after) + 1
                 columns = (*was.columns[:at], op.column, *was.columns[at:])
                 found[op.table] = replace(was, columns=columns)
-            elif isinstance(op, CommentColumn) and isinstance(found.get(op.table), Table):
+            elif isinstance(op, Comment) and isinstance(found.get(op.table), Table):
                 was = found[op.table]
+                if not op.column:
+                    found[op.table] = replace(was, comment=op.comment)
+                    continue
                 columns = tuple(
                     replace(c, comment=op.comment) if c.name == op.column else c
                     for c in was.columns

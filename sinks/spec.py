@@ -204,16 +204,17 @@ class AddColumn:
 
 
 @dataclass(frozen=True)
-class CommentColumn:
-    """Says again what a column of an earlier migration's table holds (its meaning
-    changed; the spec keeps the text that migration used)."""
+class Comment:
+    """Says again what a table (or, with ``column``, one of its columns) of an earlier
+    migration holds: the spec keeps the text that migration used."""
 
     table: str
-    column: str
     comment: str
+    column: str = ""
 
     def sql(self) -> str:
-        return f"ALTER TABLE {self.table} COMMENT COLUMN `{self.column}` {quote(self.comment)}"
+        what = f"COMMENT COLUMN `{self.column}`" if self.column else "MODIFY COMMENT"
+        return f"ALTER TABLE {self.table} {what} {quote(self.comment)}"
 
 
 def quote(text: str) -> str:

@@ -8,7 +8,7 @@ re-exported here.
 
 from __future__ import annotations
 
-from sinks.spec import Column, CommentColumn, Table, View
+from sinks.spec import Column, Comment, Table, View
 from sinks.tables.common import ACCOUNT_ID, PERSON_ID, TS, WORKSPACE
 from sinks.tables.relationship_views import (
     KARMA_LEDGER_LATEST,
@@ -27,6 +27,7 @@ __all__ = [
     "AUTHENTICITY_FLAGS",
     "FIRST_CHANNEL",
     "KARMA_DAILY",
+    "KARMA_DAILY_COMMENT_0012",
     "KARMA_LEDGER",
     "KARMA_LEDGER_LATEST",
     "KARMA_RETURNS",
@@ -148,11 +149,16 @@ OPPORTUNITY_VALUES = Column(
     "Their value per currency, in the order of opportunity_currencies "
     "(sumMap(opportunity_currencies, opportunity_values) adds rows up)",
 )
-OPPORTUNITY_VALUE_AFTER_0012 = CommentColumn(
+OPPORTUNITY_VALUE_AFTER_0012 = Comment(
     "karma_ledger",
-    "opportunity_value_after",
     "Their value (amount or estimate) when all in one currency; NaN when they mix "
     "currencies (see opportunity_values)",
+    column="opportunity_value_after",
+)
+# 0004 described karma_daily by a channel it does not have.
+KARMA_DAILY_COMMENT_0012 = Comment(
+    "karma_daily",
+    "Gives and asks per day x workspace x platform x campaign x intent: sum(acts).",
 )
 
 AUTHENTICITY_FLAGS = Table(

@@ -454,5 +454,12 @@ def test_karma_returns_add_values_up_per_currency_from_0012(settings: Settings) 
             "AND table = 'karma_ledger' AND name = 'opportunity_value_after'"
         ).result_rows
         assert comment[0][0].endswith("NaN when they mix currencies (see opportunity_values)")
+        daily = client.query(
+            "SELECT comment FROM system.tables WHERE database = currentDatabase() "
+            "AND name = 'karma_daily'"
+        ).result_rows
+        assert daily == [
+            ("Gives and asks per day x workspace x platform x campaign x intent: sum(acts).",)
+        ]
     finally:
         close_embedded(dsn)

@@ -30,7 +30,7 @@ from sinks.spec import (
     AlterSettings,
     Backfill,
     Column,
-    CommentColumn,
+    Comment,
     Drop,
     Table,
     View,
@@ -180,7 +180,7 @@ def test_every_migration_renders_two_statements_per_table_and_one_per_view() -> 
         backfills = [op for op in ops if isinstance(op, Backfill)]
         alters = [op for op in ops if isinstance(op, AlterSettings)]
         # local and distributed
-        columns = [op for op in ops if isinstance(op, AddColumn | CommentColumn)]
+        columns = [op for op in ops if isinstance(op, AddColumn | Comment)]
         one_each = len(views) + sum(drops) + len(backfills) + len(alters)
         assert len(statements) == 2 * len(tables) + one_each + 2 * len(columns)
         schema = [s for s in statements if not s.startswith("INSERT INTO ")]
@@ -211,14 +211,17 @@ def test_an_added_column_goes_to_the_local_and_the_distributed_table() -> None:
     assert all(s.endswith(" AFTER `channels`") for s in added)
 
 
-def test_a_column_comment_changes_on_the_local_and_the_distributed_table() -> None:
+def test_comments_change_on_the_local_and_the_distributed_table() -> None:
     [migration] = [m for m in MIGRATIONS if m.id.startswith("0012_")]
     statements = cluster_statements(migration, CLUSTER, DB)
-    comments = [s.split(" '")[0] for s in statements if " COMMENT COLUMN " in s]
+    heads = [s.split(" '")[0] for s in statements]
+    comments = [h for h in heads if " COMMENT COLUMN " in h or h.endswith(" MODIFY COMMENT")]
     assert comments == [
         f"ALTER TABLE {DB}.karma_ledger_local ON CLUSTER oc "
         "COMMENT COLUMN `opportunity_value_after`",
         f"ALTER TABLE {DB}.karma_ledger ON CLUSTER oc COMMENT COLUMN `opportunity_value_after`",
+        f"ALTER TABLE {DB}.karma_daily_local ON CLUSTER oc MODIFY COMMENT",
+        f"ALTER TABLE {DB}.karma_daily ON CLUSTER oc MODIFY COMMENT",
     ]
 
 

@@ -46,7 +46,7 @@ RECORDED = {
         "7955f0183df1cab179e9f7cfd70b4c91aaebb29eecc9cb75be591a4a5ecd6b62"
     ),
     "0012_karma_opportunity_value_per_currency": (
-        "36e25d43e8a6a37cc14245daa893f3b49415ea975b012b4585a19b58ead3a801"
+        "28cb642b1d70b19433d20bfdd4b640d2a77d28ae13d9a68c036553e338449259"
     ),
 }
 
