@@ -80,15 +80,17 @@ class EventProducer:
     def send_json(self, payload: bytes) -> Any:
         """``send`` for an event as JSON bytes; anything but a valid event object
         raises InvalidEvent."""
-        decoded, failures = decode_batch([payload], secret=self.secret)
+        limit = self.settings.max_message_bytes
+        decoded, failures = decode_batch([payload], max_bytes=limit, secret=self.secret)
         if failures:
             raise InvalidEvent(f"{failures[0].reason}: {failures[0].detail}")
         valid = decoded[0][1]
+        value = encode(valid)  # defaults and hashed emails can make it longer
+        if len(value) > limit:
+            raise InvalidEvent(f"oversized: {len(value)} bytes once encoded > limit {limit}")
         topic = self._topic_for(valid.event_type)
         partition = partition_for(valid.workspace, self._partition_count(topic))
-        return self._producer.send(
-            topic, value=encode(valid), key=message_key(valid), partition=partition
-        )
+        return self._producer.send(topic, value=value, key=message_key(valid), partition=partition)
 
     def send_raw(self, payload: bytes) -> Any:
         """Send bytes unvalidated, routed by what can be read of them; clear emails

@@ -37,7 +37,7 @@ def _describe(error: Any) -> str:
 
 
 def _parse(
-    payloads: Sequence[bytes], max_bytes: int, secret: bytes | None
+    payloads: Sequence[bytes | None], max_bytes: int, secret: bytes | None
 ) -> tuple[list[int], list[Any], list[DecodeFailure]]:
     indices: list[int] = []
     raws: list[Any] = []
@@ -83,7 +83,7 @@ def _classify(errors: list[Any]) -> str:
 
 
 def decode_batch(
-    payloads: Sequence[bytes],
+    payloads: Sequence[bytes | None],
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     secret: bytes | None = None,
@@ -132,7 +132,7 @@ def _direct(payload: bytes | None, max_bytes: int) -> Event | None:
 
 
 def decode_dicts(
-    payloads: Sequence[bytes],
+    payloads: Sequence[bytes | None],
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     secret: bytes | None = None,

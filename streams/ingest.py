@@ -77,7 +77,7 @@ def split(
 ) -> tuple[list[Valid], list[tuple[Record, dict[str, Any]]]]:
     """Decode a batch: valid events (emails hashed) and dead letters (record, row)."""
     now = now or datetime.now(UTC)
-    payloads = [r.value if r.value is not None else b"" for r in records]
+    payloads = [r.value for r in records]  # a tombstone (None) is dead-lettered as empty
     decoded, failures = decode_batch(payloads, max_bytes=max_bytes, secret=secret)
     valid = [Valid(records[i], event) for i, event in decoded]
     dead = []

@@ -38,6 +38,7 @@ from streams.routing import partition_for
 log = logging.getLogger(__name__)
 
 ERASURE_POLL_S = 5.0
+FETCH_BYTES = 4 * 1024 * 1024  # per partition and fetch
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -144,11 +145,16 @@ class Pipeline:
             session_timeout_ms=s.session_timeout_ms,
             heartbeat_interval_ms=s.heartbeat_interval_ms,
             max_poll_interval_ms=600_000,
-            max_partition_fetch_bytes=4 * 1024 * 1024,
+            max_partition_fetch_bytes=FETCH_BYTES,
             fetch_max_bytes=32 * 1024 * 1024,
         )
+        # Any record a fetch holds can be dead-lettered whole (aiokafka's default
+        # request limit, 1 MiB, failed every restart on a larger one).
         self.producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap, acks="all", client_id=f"{s.app_id}-deadletters"
+            bootstrap_servers=self.bootstrap,
+            acks="all",
+            client_id=f"{s.app_id}-deadletters",
+            max_request_size=FETCH_BYTES + 64 * 1024,
         )
         await self.producer.start()
         await self._check_partitions()
@@ -346,6 +352,7 @@ class Pipeline:
         topic = self.settings.topics["deadletters"]
         futures = []
         for record, row in dead:
+            value = record.value or b""
             headers = [
                 ("reason", row["reason"].encode()),
                 ("detail", row["detail"].encode()[:1000]),
@@ -353,10 +360,11 @@ class Pipeline:
                 ("source_partition", str(record.partition).encode()),
                 ("source_offset", str(record.offset).encode()),
             ]
+            if len(value) > FETCH_BYTES:  # a fetch returns one record past its limit
+                headers.append(("truncated_from", str(len(value)).encode()))
+                value = value[:FETCH_BYTES]
             futures.append(
-                await self.producer.send(
-                    topic, value=record.value or b"", key=record.key, headers=headers
-                )
+                await self.producer.send(topic, value=value, key=record.key, headers=headers)
             )
         await asyncio.gather(*futures)
 

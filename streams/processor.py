@@ -7,6 +7,7 @@ second row; the set of applied ids is rebuilt with the state after a restart.
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
@@ -200,7 +201,9 @@ class Processor:
     def rebuild_payloads(self, payloads: Sequence[bytes]) -> int:
         """Replay stored payloads (in event-time order); they were valid when stored."""
         with collector_paused():
-            decoded, failures = decode_batch(list(payloads))
+            # No size limit: what was stored was valid, and its stored (canonical)
+            # form can be a little longer than the message it came from.
+            decoded, failures = decode_batch(list(payloads), max_bytes=sys.maxsize)
             if failures:
                 raise RuntimeError(f"stored event no longer decodes: {failures[0]}")
             return self.rebuild(e for _, e in decoded)

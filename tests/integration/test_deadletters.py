@@ -117,6 +117,29 @@ def test_replay_after_fix_loses_nothing(settings: Settings, clickhouse: Any) -> 
     assert sum(r.dead_lettered for r in results) == dead_total + 2 * len(malformed)
 
 
+def test_a_message_over_a_mebibyte_is_dead_lettered_whole(
+    settings: Settings, clickhouse: Any
+) -> None:
+    """The dead-letter producer's default request limit (1 MiB) used to fail on such a
+    message at every restart: the worker could not get past it."""
+    line = generate(11, 30, events=20).events[0]
+    event = orjson.loads(line)
+    event["event_id"] += "-huge"
+    event["hashtags"] = ["x" * 1000 for _ in range(2200)]
+    huge = orjson.dumps(event)
+    assert len(huge) > 2 * 1024 * 1024
+    sent = produce(settings, [line, huge])
+    run_until(settings, sent)
+    [letter] = read_dead_letters(settings.brokers, settings.topics["deadletters"])
+    assert (letter.reason, letter.value) == ("oversized", huge)
+    assert scalar(clickhouse, "SELECT payload_bytes FROM dead_letters") == len(huge)
+    assert (
+        scalar(clickhouse, "SELECT count() FROM touchpoints")
+        + scalar(clickhouse, "SELECT count() FROM crm_events")
+        == 1
+    )
+
+
 def _put_dead_letters(settings: Settings, letters: list[tuple[str, int, int, bytes]]) -> None:
     """Dead letters as the pipeline writes them: original bytes, source in headers."""
     producer = KafkaProducer(bootstrap_servers=settings.brokers, acks="all")

@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from oppchain.generator import generate
+from oppchain.settings import Settings
 from schemas.codec import decode_batch, encode
-from schemas.events import CostRecorded
+from schemas.events import ContactUpserted, CostRecorded
 from sinks.tables.ingest import TOUCHPOINTS
 from streams.ingest import (
     TOUCH_COLUMNS,
@@ -17,9 +18,11 @@ from streams.ingest import (
     Valid,
     event_rows,
     social_touch_tuple,
+    split,
     stored_payload,
     touchpoint_row,
 )
+from streams.processor import Processor
 
 
 def _valid(lines: list[bytes]) -> list[Valid]:
@@ -113,3 +116,36 @@ def test_an_event_off_its_workspace_partition_is_a_dead_letter_with_the_reason()
     assert (row["event_id"], row["workspace"]) == (moved[7].event.event_id, workspace)
     assert (row["source_partition"], row["source_offset"]) == (9, 7)
     assert row["payload"] == lines[7].decode() and row["dead_at"] == now
+
+
+def _contact_with_handles(n: int) -> bytes:
+    # 4 bytes a character: 64 handles of 250 characters make about 64 KB
+    handles = [{"platform": "x", "handle": f"h{i}-" + "\U0001f600" * 250} for i in range(n)]
+    return encode(
+        ContactUpserted(
+            event_id="c1",
+            occurred_at=datetime(2025, 1, 2, tzinfo=UTC),
+            source="crm",
+            workspace="w",
+            contact_id="C1",
+            handles=handles,
+        )
+    )
+
+
+def test_a_stored_event_over_the_message_limit_is_rebuilt() -> None:
+    """A worker with a raised limit stores a 65 KB event; the rebuild after a restart
+    must read it back (it used to decode stored events under the default limit)."""
+    payload = _contact_with_handles(64)
+    settings = Settings(max_message_bytes=256 * 1024)
+    assert len(payload) > 64 * 1024
+    stored = Processor(settings).process([Record("t", 0, 0, None, payload)])
+    assert stored.valid == 1 and not stored.dead
+    rebuilt = Processor(settings)
+    assert rebuilt.rebuild_payloads([payload]) == 1
+    assert "c1" in rebuilt.seen["w"]
+
+
+def test_a_tombstone_is_dead_lettered_as_empty() -> None:
+    valid, dead = split([Record("t", 0, 7, b"k", None)], secret=b"k", max_bytes=1024)
+    assert valid == [] and [row["reason"] for _, row in dead] == ["empty"]
