@@ -67,6 +67,9 @@ class Pipeline:
     erasures_applied: int = 0
     _erasures_checked: float = 0.0
     _erasures_seen: set[str] | None = None  # ids of the erasures already reflected
+    # A rebalance callback's error: aiokafka only logs those, and a worker whose
+    # rebuild failed would go on consuming without the history of its partitions.
+    failure: BaseException | None = None
 
     def __post_init__(self) -> None:
         if self.processor is None:
@@ -87,9 +90,12 @@ class Pipeline:
     # -- state ownership --------------------------------------------------
 
     def _workspaces_of(self, partitions: set[int]) -> list[str]:
+        # A workspace whose every stored event was erased has only erased events:
+        # it is replayed too, so that a redelivered one is not stored again.
         rows = self.sink.query(
             "SELECT DISTINCT workspace FROM touchpoints UNION DISTINCT "
-            "SELECT DISTINCT workspace FROM crm_events"
+            "SELECT DISTINCT workspace FROM crm_events UNION DISTINCT "
+            "SELECT DISTINCT workspace FROM erased_events"
         )
         n = self.settings.partitions
         return sorted(r[0] for r in rows if partition_for(r[0], n) in partitions)
@@ -247,8 +253,13 @@ class Pipeline:
                 continue
             log.info("rebuilt rollups %s of %s after an erasure", rebuilt, workspace)
 
+    def _raise_failure(self) -> None:
+        if self.failure is not None:
+            raise RuntimeError("a partition assignment failed") from self.failure
+
     async def step(self) -> int:
         assert self.consumer is not None
+        self._raise_failure()
         async with self.lock:
             await self._forget_erased()
         assignment = self._assignments
@@ -258,7 +269,8 @@ class Pipeline:
         )
         if not fetched:
             return 0
-        async with self.lock:
+        async with self.lock:  # taken after any assignment in progress is done
+            self._raise_failure()
             if assignment != self._assignments:
                 # The group was rebalanced during the fetch: these records may come from
                 # the previous assignment, ahead of what was stored (a fenced worker
@@ -375,8 +387,19 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         # A rebalance waits for the batch in flight to be stored and committed.
-        async with self.pipeline.lock:
-            await self.pipeline.drain()
+        try:
+            async with self.pipeline.lock:
+                await self.pipeline.drain()
+        except Exception as exc:
+            self._failed(exc)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        await self.pipeline.on_assigned(assigned)
+        try:
+            await self.pipeline.on_assigned(assigned)
+        except Exception as exc:
+            self._failed(exc)
+
+    def _failed(self, exc: Exception) -> None:
+        log.error("rebalance callback failed; the worker stops: %r", exc)
+        self.pipeline.owned = set()  # nothing it holds can be trusted now
+        self.pipeline.failure = self.pipeline.failure or exc

@@ -23,6 +23,7 @@ from sinks.tables.privacy import TABLES as PRIVACY_TABLES
 from sinks.writer import ClickHouseSink
 from streams.ingest import Record
 from streams.processor import Processor
+from streams.routing import partition_for
 
 pytestmark = pytest.mark.integration
 
@@ -293,3 +294,42 @@ def test_a_redelivered_erased_event_is_not_stored_again(
     assert _positions(client, "erased_events") == before  # the same positions, once
     # Every other event is still a duplicate of what is stored, as before.
     assert processor.process(records[:500]).valid == 0
+
+
+def test_a_workspace_erased_whole_is_replayed_so_its_erased_events_stay_out(
+    settings: Settings, clickhouse: Any
+) -> None:
+    """Every stored event of "solo" belongs to one person, who is erased: the
+    workspace has no stored events left, only erased ones. A worker rebuilding its
+    partitions must still learn them, or a redelivery is stored again."""
+    from tests.integration.harness import make_pipeline
+
+    client = clickhouse
+    for table in PRIVACY_TABLES:
+        client.command(table.create_sql())
+    at = datetime(2025, 3, 1, tzinfo=UTC)
+    envelope = {"schema_version": 1, "source": "t", "workspace": "solo"}
+    events = [
+        {**envelope, "event_id": "c1", "event_type": "contact_upserted",
+         "occurred_at": at.isoformat(), "contact_id": "C1",
+         "handles": [{"platform": "x", "handle": "ann"}]},
+        {**envelope, "event_id": "l1", "event_type": "social_interaction",
+         "occurred_at": (at + timedelta(days=1)).isoformat(), "platform": "x",
+         "own_account": "us", "handle": "ann", "direction": "inbound", "action": "like"},
+    ]  # fmt: skip
+    home = partition_for("solo", settings.partitions)  # a worker checks the routing
+    records = [Record("t", home, i, None, orjson.dumps(e)) for i, e in enumerate(events)]
+    ClickHouseSink(lambda: client).write(Processor(settings).process(records).rows)
+    [(person,)] = client.query("SELECT DISTINCT person_id FROM touchpoints").result_rows
+    assert erase(client, settings.secret_bytes(), "solo", person).complete
+    assert _counts(client)["touchpoints"] + _counts(client)["crm_events"] == 0
+
+    pipeline = make_pipeline(settings)
+    try:
+        assert pipeline._workspaces_of(set(range(settings.partitions))) == ["solo"]
+        pipeline.rebuild(set(range(settings.partitions)))
+        assert pipeline.processor is not None
+        again = pipeline.processor.process(records)
+    finally:
+        pipeline.close()
+    assert (again.valid, again.duplicates, len(again.rows["erased_events"])) == (0, 2, 2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -9,7 +10,7 @@ from kafka import KafkaConsumer
 
 from oppchain.generator import generate
 from oppchain.settings import Settings
-from tests.integration.harness import produce, run_until, scalar
+from tests.integration.harness import make_pipeline, produce, run_until, scalar
 
 pytestmark = pytest.mark.integration
 
@@ -95,3 +96,25 @@ def test_redelivered_events_are_stored_once(settings: Settings, clickhouse: Any)
     produce(settings, valid_lines)
     pipeline = run_until(again, len(valid_lines))
     assert _stored(clickhouse)[:2] == (sent - bad, sent - bad)
+
+
+def test_a_failed_rebuild_stops_the_worker_instead_of_consuming_without_history(
+    settings: Settings, clickhouse: Any
+) -> None:
+    """aiokafka only logs a rebalance callback's error: a worker whose rebuild failed
+    went on consuming without the history of its partitions (redelivered events
+    were stored again, chains computed without their touches)."""
+    sent = produce(settings, generate(5, 30, events=50).events)
+    pipeline = make_pipeline(settings)
+
+    def broken(partitions: set[int]) -> int:
+        raise ConnectionError("ClickHouse said no")
+
+    pipeline.rebuild = broken  # type: ignore[method-assign]
+    try:
+        with pytest.raises(RuntimeError, match="a partition assignment failed") as failed:
+            asyncio.run(asyncio.wait_for(pipeline.run(), 60))
+    finally:
+        pipeline.close()
+    assert isinstance(failed.value.__cause__, ConnectionError)
+    assert sent == 50 and _stored(clickhouse) == (0, 0, 0)
