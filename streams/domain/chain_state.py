@@ -5,6 +5,7 @@ attribution. Mixed into ``WorkspaceState``, which owns the attributes below."""
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterable
 
 from streams.domain.attribution import credit_sets
 from streams.domain.authenticity import Authenticity
@@ -27,6 +28,15 @@ from streams.domain.touches import Touch
 AUTHENTIC_SUFFIX = "_authentic"  # authenticity-weighted variant of every model
 
 
+def _lead_term(leads: Iterable[int], created_at: int | None) -> int:
+    """Leads up to the creation, each counted once plus its seconds before it: a lead
+    id seen again with an earlier time moves ``lead_created_at`` and raises this."""
+    if created_at is None:
+        return 0
+    before = [at for at in leads if at <= created_at]
+    return len(before) + sum(created_at - at for at in before)
+
+
 class ChainState:
     workspace: str
     authentic_models: bool
@@ -36,6 +46,7 @@ class ChainState:
     authenticity: Authenticity
     opportunities: dict[str, Opportunity]
     _leads: dict[str, dict[str, int]]  # contact key -> lead id -> time
+    _introducers_of: dict[str, dict[str, int]]
     _opps_by_contact: dict[str, set[str]]
     _opps_by_account: dict[str, set[str]]
     # The latest version horizon of any opportunity per contact key and per
@@ -150,11 +161,17 @@ class ChainState:
         persons = self._named_by(opp)
         # Leads up to the latest creation (which never moves back), not the earliest.
         latest = opp.created[0] if opp.created is not None else None
-        leads = sum(
-            lead_before(self._leads.get(k, {}).values(), latest)[1] for k in opp.contact_keys
-        )
+        leads = sum(_lead_term(self._leads.get(k, {}).values(), latest) for k in opp.contact_keys)
         touches = sum(self.journeys.count_until(p, horizon) for p in persons)
-        keys = sum(self.graph.size_of(p) for p in holders)
+        # Squared: a merge of two holders (or of two introducers) keeps the sum of
+        # sizes but raises the sum of squares, and changes the chain's person ids.
+        introducers = {
+            self.graph.resolve(i)
+            for p in persons
+            for i, at in self._introducers_of.get(p, {}).items()
+            if at <= horizon
+        }
+        keys = sum(self.graph.size_of(p) ** 2 for p in holders | introducers)
         return chain_version(opp, leads, keys, touches)
 
     def chain_touches(self, opp: Opportunity) -> list[Touch]:

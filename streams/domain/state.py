@@ -58,6 +58,11 @@ class WorkspaceState(ChainState):
         self.journeys = Journeys(self.config.max_steps)
         self.opportunities: dict[str, Opportunity] = {}
         self._leads: dict[str, dict[str, int]] = {}  # contact key -> lead id -> time
+        # person -> introducer (person id as recorded) -> earliest introduction, and
+        # introducer -> persons introduced: a chain names its introducer, whose
+        # merges make a new version.
+        self._introducers_of: dict[str, dict[str, int]] = {}
+        self._introduced: dict[str, set[str]] = {}
         self._facts: dict[str, tuple[int, str, str]] = {}  # contact key -> latest account
         self._opps_by_contact: dict[str, set[str]] = {}
         self._opps_by_account: dict[str, set[str]] = {}
@@ -110,6 +115,7 @@ class WorkspaceState(ChainState):
         for m in result.merges:
             self.journeys.merge(m.from_person_id, m.into_person_id)
             self.karma.merge(m.from_person_id, m.into_person_id)
+            self._merge_introductions(m.from_person_id, m.into_person_id, batch)
             batch.merged.append((m.from_person_id, m.into_person_id))
             batch.touched(m.into_person_id, ALWAYS)
             batch.account_persons.add(m.into_person_id)
@@ -249,6 +255,9 @@ class WorkspaceState(ChainState):
             own = self.authenticity.observe(event)
         if isinstance(event, Introduction) and t.introducer is not None:
             introducer = self.graph.resolve(t.introducer)
+            known = self._introducers_of.setdefault(person, {})
+            known[introducer] = min(t.at, known.get(introducer, t.at))
+            self._introduced.setdefault(introducer, set()).add(person)
             ret = Return(t.at, "introduction", 0.0, t.event_id)
             self.karma.returned(introducer, t.event_id, ret)
             batch.karma_persons.add(introducer)
@@ -267,6 +276,21 @@ class WorkspaceState(ChainState):
                 )
                 self.karma.act(person, act)
         batch.karma_persons.add(person)
+
+    def _merge_introductions(self, from_person: str, into: str, batch: Batch) -> None:
+        """Introductions follow a merge of the person introduced or of the introducer;
+        every chain of the persons a merged introducer introduced may change."""
+        moved = self._introducers_of.pop(from_person, None)
+        if moved:
+            known = self._introducers_of.setdefault(into, {})
+            for introducer, at in moved.items():
+                known[introducer] = min(at, known.get(introducer, at))
+        introduced = self._introduced.pop(from_person, set())
+        if introduced or into in self._introduced:
+            persons = self._introduced.setdefault(into, set())
+            persons |= introduced
+            for person in persons:
+                batch.touched(person, ALWAYS)
 
     def _refresh_flags(self, batch: Batch) -> None:
         changed = self.authenticity.refresh()

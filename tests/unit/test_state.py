@@ -48,8 +48,9 @@ def test_chain_of_a_won_opportunity() -> None:
     assert chain["account_id"] == "A" and chain["value"] == 1200.0
     assert chain["lead_created_at"] == T0 + timedelta(days=4)
     assert chain["days_to_close"] == pytest.approx(9.0)
-    # 3 milestones + 1 lead + 2 identity keys + 2 touches
-    assert chain["version"] == 8
+    # 3 milestones + (1 lead + its 86,400 s before the creation) + 2 identity keys
+    # squared (one holder of 2 keys) + 2 touches
+    assert chain["version"] == 3 + (1 + 86400) + 2**2 + 2
     assert {r["event_id"]: r["account_id"] for r in out.touch_persons} == {"t1": "A", "t2": "A"}
     assert len({r["person_id"] for r in out.touch_persons}) == 1
     assert len(out.identity_merges) == 1
@@ -78,7 +79,7 @@ def test_reapplying_events_changes_nothing() -> None:
 def test_emit_false_updates_state_silently() -> None:
     state = WorkspaceState("w")
     assert len(state.apply(story(), emit=False)) == 0
-    assert state.opportunities["O1"].version == 8
+    assert state.opportunities["O1"].version == 3 + (1 + 86400) + 2**2 + 2
 
 
 def test_replay_in_event_time_order_gives_the_same_versions() -> None:
@@ -168,6 +169,72 @@ def test_a_late_earlier_creation_before_the_lead_is_a_new_version() -> None:
     assert before["lead_created_at"] == T0 + timedelta(days=4)
     assert after["lead_created_at"] is None  # the lead now comes after the creation
     assert after["opportunity_created_at"] == T0 + timedelta(days=3)
+    assert after["version"] > before["version"]
+
+
+def test_a_lead_seen_again_earlier_is_a_new_version() -> None:
+    """The same lead id twice: its earliest time is kept, which moves the chain's
+    lead_created_at; a chain written before must be superseded."""
+    state = WorkspaceState("w")
+    first = state.apply(
+        [ev("lead_created", 4, lead_id="L1", contact_id="C1"), created(5, "O1", "C1")]
+    )
+    [before] = first.opportunity_chains
+    [after] = state.apply([ev("lead_created", 2, lead_id="L1", contact_id="C1")]).opportunity_chains
+    assert (before["lead_created_at"], after["lead_created_at"]) == (
+        T0 + timedelta(days=4),
+        T0 + timedelta(days=2),
+    )
+    assert after["version"] > before["version"]
+
+
+def test_a_merge_of_two_contacts_the_opportunity_named_is_a_new_version() -> None:
+    """O1 named C1 (alice on x), then C2 (bob on linkedin). Joining C1 and C2 puts
+    alice's touch in the chain: a new version, with every touch of the person."""
+    state = WorkspaceState("w")
+    bob_like = ev(
+        "social_interaction", 2, platform="linkedin", own_account="us", handle="bob",
+        direction="inbound", action="like",
+    )  # fmt: skip
+    alice = [{"platform": "x", "handle": "alice"}]
+    bob = [{"platform": "linkedin", "handle": "bob"}]
+    out = state.apply(
+        [
+            ev("contact_upserted", 0, contact_id="C1", handles=alice),
+            ev("contact_upserted", 0, contact_id="C2", handles=bob),
+            like(1, "alice"),
+            bob_like,
+            created(3, "O1", "C1"),
+            _recreated(4, "O1", "C2"),
+            signed(5, "O1"),
+        ]
+    )
+    [before] = out.opportunity_chains
+    link = ev("identity_linked", 6, a={"contact_id": "C1"}, b={"contact_id": "C2"})
+    [after] = state.apply([link]).opportunity_chains
+    assert (before["path"], after["path"]) == (["linkedin"], ["x", "linkedin"])
+    assert after["version"] > before["version"]
+
+
+def test_a_merge_of_the_introducer_is_a_new_version_naming_the_live_person() -> None:
+    """ian (a handle) introduced alice before her deal; later ian's handle joins the
+    larger person of contact C9, so ian's person id is merged away: the chain names
+    the live one."""
+    state = WorkspaceState("w")
+    c9 = [{"platform": "x", "handle": "c9a"}, {"platform": "x", "handle": "c9b"}]
+    intro = ev(
+        "introduction", 1, introducer={"platform": "x", "handle": "ian"},
+        person={"contact_id": "C1"},
+    )  # fmt: skip
+    contact = ev("contact_upserted", 0, contact_id="C9", handles=c9)
+    out = state.apply([contact, intro, created(3, "O1", "C1"), signed(4, "O1")])
+    [before] = out.opportunity_chains
+    ian = [*c9, {"platform": "x", "handle": "ian"}]
+    link = ev("contact_upserted", 6, contact_id="C9", handles=ian)
+    [after] = state.apply([link]).opportunity_chains
+    live = state.graph.person_of("crm:C9")
+    assert before["introducer_person_id"] != live
+    assert after["introducer_person_id"] == live
     assert after["version"] > before["version"]
 
 
