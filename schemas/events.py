@@ -346,7 +346,9 @@ class ContractSigned(Envelope):
     opportunity_id: Id
     contact_id: Id | None = None
     amount: Money
-    currency: Currency = "USD"
+    currency: Currency | None = Field(
+        None, description="currency of the amount; the opportunity's when left out"
+    )
 
 
 class OpportunityLost(Envelope):

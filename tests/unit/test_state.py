@@ -393,3 +393,17 @@ def test_close_before_a_later_stage_change_still_raises_the_version() -> None:
     [after] = state.apply([signed(15, "O1")]).opportunity_chains
     assert after["version"] > before["version"]
     assert after["path"] == [] and after["status"] == "won"
+
+
+def test_a_signing_without_a_currency_keeps_the_opportunitys() -> None:
+    state = WorkspaceState("w")
+    deal = ev(
+        "opportunity_created", 1, "O1-created", opportunity_id="O1", contact_id="C1",
+        kind="monetary", opportunity_type="deal", amount=1000.0, currency="EUR",
+    )  # fmt: skip
+    won = ev("contract_signed", 2, opportunity_id="O1", amount=1100.0)
+    [chain] = state.apply([deal, won]).opportunity_chains
+    assert (chain["value"], chain["currency"]) == (1100.0, "EUR")
+    yen = ev("contract_signed", 3, opportunity_id="O1", amount=5.0, currency="JPY")
+    [chain] = state.apply([yen]).opportunity_chains
+    assert (chain["value"], chain["currency"]) == (5.0, "JPY")
