@@ -256,8 +256,10 @@ class ChainState:
         """One path per account (B2B) or per person outside any account.
 
         A unit with won opportunities is a converting path ending at its
-        latest win (conversions and value summed); otherwise a null path
-        ending at its latest touch. Touches are limited to the lookback window.
+        latest win (conversions and value summed), and its touches after that
+        win a null path (a journey that has not converted yet); a unit without
+        a win is a null path ending at its latest touch. Touches are limited to
+        the lookback window.
         """
         won: dict[tuple[str, str], list[Opportunity]] = {}
         for opp in self.opportunities.values():
@@ -274,20 +276,19 @@ class ChainState:
             journeys = [self.journeys.get(p) for p in sorted(units[unit])]
             touches = list(heapq.merge(*journeys, key=order_key))
             wins = won.get(unit, [])
-            end = max((o.closed_at or 0) for o in wins) if wins else None
-            if end is None and touches:
-                end = touches[-1].at
-            if end is None:
-                continue
-            chosen = select_chain_touches(
-                touches, end, self.config.path_lookback_days, self.config.max_steps
-            )
-            if not chosen:
-                continue
-            channels = tuple(t.channel for t in chosen)
-            if wins:
-                paths.append(Path(channels, len(wins), 0.0, sum(o.value for o in wins)))
-            else:
-                paths.append(Path(channels, 0.0, 1.0))
+            won_at = max((o.closed_at or 0) for o in wins) if wins else None
+            after = touches if won_at is None else [t for t in touches if t.at > won_at]
+            if won_at is not None:
+                chosen = self._path_touches(touches, won_at)
+                if chosen:
+                    value = sum(o.value for o in wins)
+                    paths.append(Path(tuple(t.channel for t in chosen), len(wins), 0.0, value))
+            if after:
+                chosen = self._path_touches(after, after[-1].at)
+                paths.append(Path(tuple(t.channel for t in chosen), 0.0, 1.0))
         self.journeys.end_batch()
         return paths
+
+    def _path_touches(self, touches: list[Touch], end: int) -> list[Touch]:
+        cfg = self.config
+        return select_chain_touches(touches, end, cfg.path_lookback_days, cfg.max_steps)

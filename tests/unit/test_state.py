@@ -343,6 +343,24 @@ def test_markov_paths_converting_and_null() -> None:
     assert paths[("x", "x")].nulls == 1 and paths[("x", "x")].conversions == 0
 
 
+def _linkedin_like(day: float, handle: str) -> Envelope:
+    return ev(
+        "social_interaction", day, platform="linkedin", own_account="us", handle=handle,
+        direction="inbound", action="like",
+    )  # fmt: skip
+
+
+def test_touches_after_the_last_win_are_a_null_path() -> None:
+    """alice's account won after an x like and a meeting; two years later she is
+    engaged on linkedin without converting: a journey of its own, a null path."""
+    state = WorkspaceState("w")
+    her = {"platform": "linkedin", "handle": "alice"}
+    link = ev("identity_linked", 0, a={"contact_id": "C1"}, b=her)
+    state.apply([*story(), link, _linkedin_like(800, "alice"), _linkedin_like(801, "alice")])
+    paths = sorted((p.channels, p.conversions, p.nulls) for p in state.markov_paths())
+    assert paths == [(("linkedin", "linkedin"), 0, 1), (("x", "offline"), 1, 0)]
+
+
 def test_a_win_without_an_account_converts_the_path_of_its_persons_account() -> None:
     state = WorkspaceState("w")
     handles = [{"platform": "x", "handle": "alice"}]
