@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sinks.tables.relationship_views import WON_CHAINS as WON
+
 
 def _scalar(client: Any, sql: str) -> Any:
     return client.query(sql).result_rows[0][0]
@@ -65,14 +67,14 @@ def extra_sections(client: Any) -> list[str]:
     """Chains, attribution and relationship sections, once those tables have rows."""
     lines: list[str] = []
     top = client.query(
-        "SELECT model, channel, round(sum(credit_value), 2) AS value FROM "
-        "attribution_credits_latest GROUP BY model, channel "
+        "SELECT model, channel, currency, round(sum(credit_value), 2) AS value FROM "
+        f"attribution_credits_latest WHERE {WON} GROUP BY model, channel, currency "
         "ORDER BY model, value DESC LIMIT 3 BY model"
     ).result_rows
     by_model: dict[str, list[str]] = {}
-    for model, channel, value in top:
-        by_model.setdefault(model, []).append(f"{channel} {value:,.0f}")
-    lines.append("top channels per attribution model (credited value; _authentic: rings at $0):")
+    for model, channel, currency, value in top:
+        by_model.setdefault(model, []).append(f"{channel} {value:,.0f} {currency}")
+    lines.append("top channels per attribution model (value won; _authentic: rings and pods at 0):")
     width = max((len(m) for m in by_model), default=0)
     lines.extend(f"  {m:<{width}}  " + " | ".join(v) for m, v in by_model.items())
     social = client.query(
@@ -117,7 +119,7 @@ def social_roi(client: Any) -> list[str]:
     ).result_rows
     value = client.query(
         "SELECT round(sum(credit_value), 2) FROM attribution_credits_latest "
-        "WHERE model = 'linear' AND touch_event_id IN (SELECT event_id FROM touchpoints "
+        f"WHERE model = 'linear' AND {WON} AND touch_event_id IN (SELECT event_id FROM touchpoints "
         "WHERE (workspace, identity_key) IN (SELECT workspace, subject_key FROM "
         "authenticity_flags_latest WHERE flag IN ('reciprocity_ring', 'engagement_pod')))"
     ).result_rows
@@ -128,8 +130,8 @@ def social_roi(client: Any) -> list[str]:
         )
     one = client.query(
         "SELECT (SELECT count() FROM relationships_latest), "
-        "(SELECT count() FROM crm_events FINAL WHERE event_type = 'contract_signed')"
+        "(SELECT count() FROM opportunity_chains_latest WHERE status = 'won')"
     ).result_rows
     if one and one[0][1]:
-        lines.append(f"1 in {one[0][0] / one[0][1]:.0f} first touches became a contract")
+        lines.append(f"1 in {one[0][0] / one[0][1]:.0f} first touches became a contract won")
     return lines

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dashboards.sql import date_filter, time_filter, var_any, var_in
+from sinks.tables.relationship_views import WON_CHAINS as WON_CHAINS  # re-exported
 
 WORKSPACE = var_in("workspace", "workspace")
 PLATFORM = var_in("platform", "platform")
@@ -10,10 +11,6 @@ CAMPAIGN = var_in("campaign", "campaign")
 CHANNEL_IS_PLATFORM = var_in("channel", "platform")
 PATH_HAS_PLATFORM = var_any("path", "platform")
 
-WON_CHAINS = (
-    "(workspace, opportunity_id) IN (SELECT workspace, opportunity_id "
-    "FROM opportunity_chains_latest WHERE status = 'won')"
-)
 OPEN_OR_WON_CHAINS = (
     "(workspace, opportunity_id) IN (SELECT workspace, opportunity_id "
     "FROM opportunity_chains_latest WHERE status IN ('open', 'won'))"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sinks.spec import View
 
-_WON = (
+WON_CHAINS = (  # (workspace, opportunity_id) of the won chains
     "(workspace, opportunity_id) IN (SELECT workspace, opportunity_id "
     "FROM opportunity_chains_latest WHERE status = 'won')"
 )
@@ -161,7 +161,7 @@ SELECT workspace, model, channel, campaign,
     if(cost_value > 0, round((credited_value - cost_value) / cost_value, 4), NULL) AS roi
 FROM (
     SELECT workspace, model, channel, campaign, credit_value AS credited, 0 AS cost
-    FROM attribution_credits_latest WHERE {_WON}
+    FROM attribution_credits_latest WHERE {WON_CHAINS}
     UNION ALL
     SELECT c.workspace AS workspace, m.model AS model, c.platform AS channel,
         c.campaign AS campaign, 0 AS credited, c.amount AS cost
