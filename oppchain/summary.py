@@ -92,10 +92,11 @@ def social_roi(client: Any) -> list[str]:
     """The "social ROI" report: what the relationship side of social media returned."""
     lines = ["", "== social ROI =="]
     kinds = client.query(
-        "SELECT kind, sum(opportunities), sum(won), round(sum(total_value), 2) "
-        "FROM opportunities_by_kind GROUP BY kind ORDER BY kind"
+        "SELECT kind, currency, sum(opportunities), sum(won), round(sum(total_value), 2) "
+        "FROM opportunities_by_kind GROUP BY kind, currency ORDER BY kind, currency"
     ).result_rows
-    lines += _section("opportunities by kind (count, won, value):", kinds, "{:<10} {} {} {}")
+    title = "opportunities by kind (currency, count, won, value):"
+    lines += _section(title, kinds, "{:<10} {} {} {} {}")
     top = client.query(
         "SELECT workspace, person_id, round(score, 1), touch_count, "
         "arrayStringConcat(channels, ',') FROM relationships_latest ORDER BY score DESC LIMIT 5"

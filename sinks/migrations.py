@@ -134,6 +134,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             relationships.KARMA_RETURNS,
         ),
     ),
+    Migration(
+        "0013_funnel_nested_money_per_currency_engagement_social_only",
+        (
+            *(Drop("VIEW", v.name) for v in relationships.VIEWS_0013),
+            *relationships.VIEWS_0013,
+            *ingest.TOUCHPOINTS_COMMENTS_0013,
+        ),
+    ),
 )
 
 

@@ -1,6 +1,6 @@
 """Raw facts: every valid event is a touchpoint or a CRM event; every bad one a dead letter."""
 
-from sinks.spec import Column, Table
+from sinks.spec import Column, Comment, Table
 from sinks.tables.common import (
     ACCOUNT_ID,
     EVENT_ID,
@@ -127,4 +127,24 @@ INGEST_DUPLICATES = Table(
     engine="ReplacingMergeTree(dropped_at)",
     order_by="(source_topic, source_partition, source_offset)",
     partition_by="toYYYYMM(dropped_at)",
+)
+
+
+# Migration 0013: what meetings, emails, help and introductions hold in these columns.
+_PERSON_PLATFORM = (
+    "Platform of the social act; for meetings, emails, help and introductions the "
+    "platform of the handle naming the person, empty when none does"
+)
+TOUCHPOINTS_COMMENTS_0013 = (
+    Comment("touchpoints", _PERSON_PLATFORM, column="platform"),
+    Comment(
+        "touchpoints",
+        "inbound: they act on us; outbound: we act on them (meetings, emails, help and "
+        "introductions: as sent, inbound when not)",
+        column="direction",
+    ),
+    *(
+        Comment(rollup, _PERSON_PLATFORM, column="platform")
+        for rollup in ("touchpoints_daily", "karma_daily")
+    ),
 )

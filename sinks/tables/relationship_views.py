@@ -188,7 +188,10 @@ GROUP BY workspace, kind, opportunity_type
 
 
 def _ring_engagement_share(
-    comment: str, touchpoints: str, flags: str = "workspace, own_account, subject_key"
+    comment: str,
+    touchpoints: str,
+    flags: str = "workspace, own_account, subject_key",
+    social: str = "platform != ''",
 ) -> View:
     return View(
         "ring_engagement_share",
@@ -199,7 +202,7 @@ SELECT t.workspace AS workspace,
     countIf(f.subject_key != '') AS flagged_touches,
     round(flagged_touches / inbound_touches, 4) AS flagged_share
 FROM (SELECT workspace, own_account AS own, identity_key
-      FROM {touchpoints} WHERE direction = 'inbound' AND platform != '') AS t
+      FROM {touchpoints} WHERE direction = 'inbound' AND {social}) AS t
 LEFT JOIN (SELECT {flags} FROM authenticity_flags_latest
            WHERE flag IN ('reciprocity_ring', 'engagement_pod')) AS f
     ON t.workspace = f.workspace AND t.identity_key = f.subject_key
@@ -275,3 +278,94 @@ GROUP BY workspace, intent, action, channel
 VIEWS_0004 = (*_VIEWS, RING_ENGAGEMENT_SHARE_0004)
 _REPLACED = {v.name: v for v in (ONE_IN_N_BY_CHANNEL, KARMA_RETURNS)}
 VIEWS = (*(_REPLACED.get(v.name, v) for v in _VIEWS), RING_ENGAGEMENT_SHARE)
+
+
+def _replaced(name: str, comment: str, *edits: tuple[str, str]) -> View:
+    """A view of 0004 made again with each (old, new) text replaced in its query."""
+    select = next(v for v in _VIEWS if v.name == name).select
+    for old, new in edits:
+        if old not in select:
+            raise ValueError(f"{name}: {old!r} not in its query")
+        select = select.replace(old, new)
+    return View(name, comment, select)
+
+
+# Migration 0013. The funnel's stages were not nested (a single meeting made a
+# "relationship" without "engaged"): a person now counts in every stage up to the
+# furthest reached, so each rate is at most 1.
+_RELATIONSHIP = "p.inbound_count > 0 AND p.outbound_count > 0 AND p.score >= 25"
+CIRCLES_FUNNEL = _replaced(
+    "circles_funnel",
+    "Circles funnel per workspace: reached (first touch) -> engaged (3+ touches) -> "
+    "relationship (both directions, score >= 25) -> opportunity -> customer (won). A "
+    "person counts in every stage up to the furthest reached; conversion rates between "
+    "stages and median days between them.",
+    (
+        f"""    countIf(p.touch_count >= 3) AS engaged,
+    countIf({_RELATIONSHIP}) AS relationship,""",
+        f"""    countIf(p.touch_count >= 3 OR ({_RELATIONSHIP}) OR o.person_id != '') AS engaged,
+    countIf(({_RELATIONSHIP}) OR o.person_id != '') AS relationship,""",
+    ),
+)
+# Money is added up one currency at a time: a workspace's accounts pay in theirs.
+OPPORTUNITIES_BY_KIND = _replaced(
+    "opportunities_by_kind",
+    "Opportunities counted and valued by kind (monetary, social, personal), type and "
+    "currency, so non-monetary opportunities show.",
+    (
+        "SELECT workspace, kind, opportunity_type,",
+        "SELECT workspace, kind, opportunity_type, currency,",
+    ),
+    (
+        "GROUP BY workspace, kind, opportunity_type",
+        "GROUP BY workspace, kind, opportunity_type, currency",
+    ),
+)
+COHORTS_FIRST_TOUCH_MONTH = _replaced(
+    "cohorts_first_touch_month",
+    "Cohorts by month of first touch: persons, how many reached an opportunity and a "
+    "contract, and the value won per currency.",
+    ("    sum(o.won_value) AS value_won\n", "    sumMap(o.won_value) AS value_won_by_currency\n"),
+    (
+        "sumIf(value, status = 'won') AS won_value",
+        "sumMapIf(map(toString(currency), value), status = 'won') AS won_value",
+    ),
+)
+ROI_BY_CHANNEL_CAMPAIGN_MODEL = _replaced(
+    "roi_by_channel_campaign_model",
+    "ROI per workspace x attribution model x channel x campaign x currency: won value "
+    "credited by the model against cost recorded for that platform and campaign.",
+    (
+        "SELECT workspace, model, channel, campaign,\n",
+        "SELECT workspace, model, channel, campaign, currency,\n",
+    ),
+    (
+        "SELECT workspace, model, channel, campaign, credit_value AS credited, 0 AS cost",
+        "SELECT workspace, model, channel, campaign, toString(currency) AS currency,\n"
+        "        credit_value AS credited, 0 AS cost",
+    ),
+    (
+        "c.campaign AS campaign, 0 AS credited, c.amount AS cost",
+        "c.campaign AS campaign, toString(c.currency) AS currency, 0 AS credited, c.amount AS cost",
+    ),
+    (
+        "GROUP BY workspace, model, channel, campaign\n",
+        "GROUP BY workspace, model, channel, campaign, currency\n",
+    ),
+)
+# Inbound engagement is social acts: meetings and introductions carry the person's
+# platform and an inbound direction, and were counted as engagement.
+RING_ENGAGEMENT_SHARE_0013 = _ring_engagement_share(
+    "Share of inbound social acts (each event once) coming from handles flagged in "
+    "reciprocity rings or engagement pods (for any own account), per workspace.",
+    "touchpoints FINAL",
+    "DISTINCT workspace, subject_key",
+    social="event_type = 'social_interaction'",
+)
+VIEWS_0013 = (
+    CIRCLES_FUNNEL,
+    OPPORTUNITIES_BY_KIND,
+    COHORTS_FIRST_TOUCH_MONTH,
+    ROI_BY_CHANNEL_CAMPAIGN_MODEL,
+    RING_ENGAGEMENT_SHARE_0013,
+)

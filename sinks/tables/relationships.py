@@ -19,6 +19,7 @@ from sinks.tables.relationship_views import (
     RING_ENGAGEMENT_SHARE_0008,
     VIEWS,
     VIEWS_0004,
+    VIEWS_0013,
 )
 from sinks.tables.rollups import KARMA_DAILY, ROLLUPS, TOUCHPOINTS_DAILY, Rollup
 
@@ -46,6 +47,7 @@ __all__ = [
     "TOUCHPOINTS_DAILY",
     "VIEWS",
     "VIEWS_0004",
+    "VIEWS_0013",
     "Rollup",
 ]
 

@@ -463,3 +463,64 @@ def test_karma_returns_add_values_up_per_currency_from_0012(settings: Settings) 
         ]
     finally:
         close_embedded(dsn)
+
+
+def _insert(client: Any, name: str, rows: list[dict[str, Any]]) -> None:
+    columns = list(rows[0])
+    client.insert(name, [[r[c] for c in columns] for r in rows], column_names=columns)
+
+
+def test_views_of_0013_nest_the_funnel_keep_currencies_apart_and_count_social_acts(
+    settings: Settings,
+) -> None:
+    """pA: 3 likes, a weak score; pB and pC: one meeting each (both ways, score 53.5),
+    pC with a won deal in EUR and pB an open one in USD. Before 0013 the funnel had
+    more relationships than engaged persons, the money views added EUR to USD, and a
+    meeting counted as inbound engagement."""
+    people = [
+        _row("relationships", workspace="w", person_id=p, touch_count=n, score=s,
+             inbound_count=i, outbound_count=o)
+        for p, n, s, i, o in [("pA", 3, 20.0, 3, 0), ("pB", 1, 53.5, 1, 1), ("pC", 1, 53.5, 1, 1)]
+    ]  # fmt: skip
+    deals = [("o1", "pC", 1000.0, "EUR", "won"), ("o2", "pB", 500.0, "USD", "open")]
+    chains = [
+        _row("opportunity_chains", workspace="w", opportunity_id=o, person_id=p, kind="monetary",
+             opportunity_type="deal", value=v, currency=c, status=st, version=1)
+        for o, p, v, c, st in deals
+    ]  # fmt: skip
+    touches = [
+        _row("touchpoints", workspace="w", event_id=e, event_type=t, platform="x",
+             direction="inbound", identity_key="x:ring")
+        for e, t in [("e1", "social_interaction"), ("e2", "meeting")]
+    ]  # fmt: skip
+    flag = _row("authenticity_flags", workspace="w", flag="reciprocity_ring", subject_key="x:ring",
+                flagged=True)  # fmt: skip
+    dsn = settings.resolved_dsn()
+    client = connect(dsn)
+    try:
+        migrate(client)
+        _insert(client, "relationships", people)
+        _insert(client, "opportunity_chains", chains)
+        _insert(client, "touchpoints", touches)
+        _insert(client, "authenticity_flags", [flag])
+        funnel = client.query(
+            "SELECT reached, engaged, relationship, opportunity, customer, relationship_rate "
+            "FROM circles_funnel"
+        ).result_rows
+        assert funnel == [(3, 3, 2, 2, 1, 0.6667)]
+        kinds = client.query(
+            "SELECT currency, opportunities, won, total_value FROM opportunities_by_kind "
+            "ORDER BY currency"
+        ).result_rows
+        assert kinds == [("EUR", 1, 1, 1000.0), ("USD", 1, 0, 500.0)]
+        cohorts = client.query(
+            "SELECT persons, customers, toString(value_won_by_currency) "
+            "FROM cohorts_first_touch_month"
+        ).result_rows
+        assert cohorts == [(3, 1, "{'EUR':1000}")]
+        share = client.query(
+            "SELECT inbound_touches, flagged_touches, flagged_share FROM ring_engagement_share"
+        ).result_rows
+        assert share == [(1, 1, 1.0)]
+    finally:
+        close_embedded(dsn)

@@ -48,6 +48,9 @@ RECORDED = {
     "0012_karma_opportunity_value_per_currency": (
         "28cb642b1d70b19433d20bfdd4b640d2a77d28ae13d9a68c036553e338449259"
     ),
+    "0013_funnel_nested_money_per_currency_engagement_social_only": (
+        "cbf902906f1cbcde050d742817df91c496e3e50a293b30d1f1f9c4a21e7aefd2"
+    ),
 }
 
 WINDOW = "non_replicated_deduplication_window"
