@@ -51,6 +51,20 @@ MODEL = Variable(
     default="linear",
 )
 
+CURRENCY = Variable(
+    "currency",
+    "Currency",
+    Query(
+        ("DISTINCT toString(currency) AS currency",),
+        "opportunity_chains",
+        where=(var_in("workspace", "workspace"),),
+        order_by=("currency",),
+    ),
+    multi=False,
+    default="USD",
+)
+"""Money is shown one currency at a time: a workspace's accounts pay in theirs."""
+
 STANDARD_VARIABLES = (WORKSPACE, PLATFORM, CAMPAIGN)
 
 # Grafana's classic palette, so the report looks like the dashboards.

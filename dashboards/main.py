@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dashboards.defaults import MODEL, STANDARD_VARIABLES, WORKSPACE
+from dashboards.defaults import CURRENCY, MODEL, STANDARD_VARIABLES, WORKSPACE
 from dashboards.model import Dashboard
 from dashboards.panels import attribution, authenticity, chains, health, relationships, roi
 from dashboards.render import dumps
@@ -23,28 +23,28 @@ def all_dashboards() -> tuple[Dashboard, ...]:
             "Social ROI overview",
             "What relationships returned (opportunities, won value, revenue) against cost.",
             (roi.headline(), roi.over_time(), roi.by_channel(), roi.all_time()),
-            (*STANDARD_VARIABLES, MODEL),
+            (*STANDARD_VARIABLES, MODEL, CURRENCY),
         ),
         Dashboard(
             "oppchain-attribution",
             "Attribution",
             "Won value credited to touches: one model by the variable, every model side by side.",
             (attribution.chosen_model(), attribution.side_by_side()),
-            (*STANDARD_VARIABLES, MODEL),
+            (*STANDARD_VARIABLES, MODEL, CURRENCY),
         ),
         Dashboard(
             "oppchain-chains",
             "Opportunity chains explorer",
             "Each opportunity's chain from first touch to close: path, days, value, introducer.",
             (chains.summary(), chains.explorer()),
-            STANDARD_VARIABLES,
+            (*STANDARD_VARIABLES, CURRENCY),
         ),
         Dashboard(
             "oppchain-relationships",
             "Relationships and karma",
             "Giving without expecting, relationship strength and who opens doors.",
             (relationships.karma(), relationships.strength(), relationships.relationships()),
-            STANDARD_VARIABLES,
+            (*STANDARD_VARIABLES, CURRENCY),
         ),
         Dashboard(
             "oppchain-authenticity",
@@ -55,7 +55,7 @@ def all_dashboards() -> tuple[Dashboard, ...]:
                 authenticity.engagement_quality(),
                 authenticity.flags(),
             ),
-            STANDARD_VARIABLES,
+            (*STANDARD_VARIABLES, CURRENCY),
         ),
         Dashboard(
             "oppchain-pipeline",

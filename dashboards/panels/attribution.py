@@ -16,7 +16,7 @@ def won_value_by_channel(title: str, description: str) -> Panel:
         Query(
             ("toString(channel) AS channel", "sum(credit_value) AS credited_value"),
             "attribution_credits_latest",
-            where=(var_eq("model", "model"), f.WON_CHAINS, *f.credits()),
+            where=(var_eq("model", "model"), f.WON_CHAINS, f.CURRENCY, *f.credits()),
             group_by=("channel",),
             order_by=("credited_value DESC",),
         ),
@@ -27,11 +27,11 @@ def won_value_by_channel(title: str, description: str) -> Panel:
 
 def chosen_model() -> Row:
     by_channel = won_value_by_channel(
-        "Won value by channel (${model})",
+        "Won value by channel (${model}, ${currency})",
         "Won value credited to each channel's touches under the chosen model.",
     )
     over_time = Panel(
-        "Credited value over time by channel (${model})",
+        "Credited value over time by channel (${model}, ${currency})",
         "timeseries",
         Query(
             (
@@ -40,7 +40,7 @@ def chosen_model() -> Row:
                 "sum(credit_value) AS credited_value",
             ),
             "attribution_credits_latest",
-            where=(var_eq("model", "model"), f.OPEN_OR_WON_CHAINS, *f.credits()),
+            where=(var_eq("model", "model"), f.OPEN_OR_WON_CHAINS, f.CURRENCY, *f.credits()),
             group_by=("time", "channel"),
             order_by=("time", "channel"),
         ),

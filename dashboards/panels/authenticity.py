@@ -100,7 +100,7 @@ def _opened() -> Query:
         (
             "path[1] AS channel",
             "count() AS opportunities",
-            "round(sumIf(value, status = 'won'), 2) AS won_value",
+            f"round(sumIf(value, status = 'won' AND {f.IN_CURRENCY}), 2) AS won_value",
         ),
         "opportunity_chains_latest",
         where=("touch_count > 0", *f.chains()),
@@ -199,7 +199,7 @@ def flags() -> Row:
         height=8,
     )
     authentic = Panel(
-        "Won value by channel: linear vs authentic",
+        "Won value by channel: linear vs authentic (${currency})",
         "barchart",
         Query(
             (
@@ -208,7 +208,7 @@ def flags() -> Row:
                 "sumIf(credit_value, model = 'linear_authentic') AS linear_authentic",
             ),
             "attribution_credits_latest",
-            where=(f.WON_CHAINS, *f.credits()),
+            where=(f.WON_CHAINS, f.CURRENCY, *f.credits()),
             group_by=("channel",),
             order_by=("linear DESC",),
         ),

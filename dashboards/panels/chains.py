@@ -138,7 +138,7 @@ def explorer() -> Row:
                 "toString(opportunity_type) AS type",
                 "sum(opportunities) AS opportunities_",
                 "sum(won) AS won_",
-                "round(sum(won_value), 2) AS won_value_",
+                f"round(sumIf(won_value, {f.IN_CURRENCY}), 2) AS won_value_",
             ),
             "opportunities_by_kind",
             where=(f.WORKSPACE,),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dashboards.sql import date_filter, time_filter, var_any, var_in
+from dashboards.sql import date_filter, time_filter, var, var_any, var_eq, var_in
 from sinks.tables.relationship_views import WON_CHAINS as WON_CHAINS  # re-exported
 
 WORKSPACE = var_in("workspace", "workspace")
@@ -10,6 +10,9 @@ PLATFORM = var_in("platform", "platform")
 CAMPAIGN = var_in("campaign", "campaign")
 CHANNEL_IS_PLATFORM = var_in("channel", "platform")
 PATH_HAS_PLATFORM = var_any("path", "platform")
+
+CURRENCY = var_eq("currency", "currency")
+IN_CURRENCY = f"currency = {var('currency')}"  # inside sumIf, beside other conditions
 
 OPEN_OR_WON_CHAINS = (
     "(workspace, opportunity_id) IN (SELECT workspace, opportunity_id "

@@ -185,7 +185,7 @@ def relationships() -> Row:
                 "introducer_person_id AS introducer",
                 "count() AS opportunities",
                 "countIf(status = 'won') AS won",
-                "round(sumIf(value, status = 'won'), 2) AS won_value",
+                f"round(sumIf(value, status = 'won' AND {f.IN_CURRENCY}), 2) AS won_value",
             ),
             "opportunity_chains_latest",
             where=("introducer_person_id != ''", *f.chains()),
@@ -193,7 +193,7 @@ def relationships() -> Row:
             order_by=("won_value DESC", "introducer"),
             limit=20,
         ),
-        "People who opened doors, and what came through them.",
+        "People who opened doors, and what came through them (won value in ${currency}).",
         width=16,
     )
     return Row("Relationships", (by_type, introducers))

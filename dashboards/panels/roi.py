@@ -18,13 +18,13 @@ def _won_value() -> Query:
     return Query(
         ("sum(value) AS won_value",),
         "opportunity_chains_latest",
-        where=("status = 'won'", *f.chains("closed_at")),
+        where=("status = 'won'", f.CURRENCY, *f.chains("closed_at")),
     )
 
 
 def _cost_filters() -> tuple[str, ...]:
     """Cost recorded in the range, in the workspace, platform and campaign."""
-    return (COST, *f.crm(), f.PLATFORM, f.CAMPAIGN)
+    return (COST, f.CURRENCY, *f.crm(), f.PLATFORM, f.CAMPAIGN)
 
 
 def _cost() -> Query:
@@ -48,12 +48,16 @@ def _won_credits() -> str:
             ),
             "attribution_credits_latest AS c INNER JOIN opportunity_chains_latest AS o "
             "ON c.workspace = o.workspace AND c.opportunity_id = o.opportunity_id",
-            where=("o.status = 'won'", var_eq("c.model", "model")),
+            where=(
+                "o.status = 'won'",
+                var_eq("c.model", "model"),
+                var_eq("o.currency", "currency"),
+            ),
         ),
         Query(
             ("workspace", "'' AS channel", "'' AS campaign", "value AS won", "closed_at"),
             "opportunity_chains_latest",
-            where=("status = 'won'", "touch_count = 0"),
+            where=("status = 'won'", "touch_count = 0", f.CURRENCY),
         ),
     )
 
@@ -66,7 +70,7 @@ def _won_credit_filters() -> tuple[str, ...]:
 
 def headline() -> Row:
     won = Panel(
-        "Won value",
+        "Won value (${currency})",
         "stat",
         _won_value(),
         "Value of opportunities closed won in the range (contract amounts).",
@@ -82,7 +86,7 @@ def headline() -> Row:
         height=4,
     )
     cost = Panel(
-        "Cost",
+        "Cost (${currency})",
         "stat",
         _cost(),
         "Recorded cost: ad spend, time and tooling.",
@@ -127,12 +131,12 @@ def headline() -> Row:
         height=4,
     )
     revenue = Panel(
-        "Revenue recorded",
+        "Revenue recorded (${currency})",
         "stat",
         Query(
             ("sum(amount) AS revenue",),
             CRM_EVENTS,
-            where=("event_type = 'revenue_recorded'", *f.crm()),
+            where=("event_type = 'revenue_recorded'", f.CURRENCY, *f.crm()),
         ),
         "Revenue recorded against accounts (lifetime value), beyond first contracts.",
         width=4,
@@ -143,7 +147,7 @@ def headline() -> Row:
 
 def over_time() -> Row:
     value_vs_cost = Panel(
-        "Won value vs cost",
+        "Won value vs cost (${currency})",
         "timeseries",
         Query(
             ("time", "series", "sum(v) AS value"),
@@ -199,11 +203,11 @@ def over_time() -> Row:
 
 def by_channel() -> Row:
     credited = won_value_by_channel(
-        "Won value credited by channel (${model})",
+        "Won value credited by channel (${model}, ${currency})",
         "Won value spread over the touches that led to it, under the chosen model.",
     )
     cost = Panel(
-        "Cost by platform",
+        "Cost by platform (${currency})",
         "barchart",
         Query(
             (
@@ -219,7 +223,7 @@ def by_channel() -> Row:
         width=8,
     )
     campaigns = Panel(
-        "ROI by campaign (${model})",
+        "ROI by campaign (${model}, ${currency})",
         "table",
         Query(
             (
@@ -271,7 +275,7 @@ def all_time() -> Row:
         width=8,
     )
     roi_by_channel = Panel(
-        "ROI by channel (${model})",
+        "ROI by channel (${model}, ${currency})",
         "barchart",
         Query(
             (
@@ -280,7 +284,7 @@ def all_time() -> Row:
                 "sum(cost_value) AS cost",
             ),
             "roi_by_channel_campaign_model",
-            where=(var_eq("model", "model"), f.WORKSPACE, f.CHANNEL_IS_PLATFORM),
+            where=(var_eq("model", "model"), f.CURRENCY, f.WORKSPACE, f.CHANNEL_IS_PLATFORM),
             group_by=("channel_",),
             order_by=("credited DESC",),
         ),
@@ -289,7 +293,7 @@ def all_time() -> Row:
         width=8,
     )
     ltv = Panel(
-        "Lifetime value by account",
+        "Lifetime value by account (${currency})",
         "table",
         Query(
             (
@@ -299,7 +303,7 @@ def all_time() -> Row:
                 "max(last_revenue_at) AS last_revenue",
             ),
             "account_ltv",
-            where=(time_filter("last_revenue_at"), f.WORKSPACE),
+            where=(time_filter("last_revenue_at"), f.WORKSPACE, f.CURRENCY),
             group_by=("account_id",),
             order_by=("lifetime_value_ DESC", "account_id"),
             limit=20,

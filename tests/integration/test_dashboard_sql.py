@@ -138,17 +138,20 @@ def insert(client: Any, table_name: str, columns: str, *rows: str) -> None:
     client.command(f"INSERT INTO {table_name} ({columns}) VALUES " + ", ".join(rows))
 
 
-CRM = "workspace, event_id, event_type, occurred_at, amount, platform, campaign, ingested_at"
+CRM = (
+    "workspace, event_id, event_type, occurred_at, amount, currency, platform, campaign, "
+    "ingested_at"
+)
 
 
 def crm_batch(ingested_at: str) -> tuple[str, ...]:
     """A CRM batch; stored twice it differs only in ingested_at (a rebalance window)."""
     return (
-        f"('acme', 'cost-1', 'cost_recorded', '2024-03-02 10:00:00', 100, 'linkedin', "
+        f"('acme', 'cost-1', 'cost_recorded', '2024-03-02 10:00:00', 100, 'USD', 'linkedin', "
         f"'spring', '{ingested_at}')",
-        f"('acme', 'rev-1', 'revenue_recorded', '2024-03-04 10:00:00', 250, '', '', "
+        f"('acme', 'rev-1', 'revenue_recorded', '2024-03-04 10:00:00', 250, 'USD', '', '', "
         f"'{ingested_at}')",
-        f"('acme', 'won-1', 'contract_signed', '2024-03-05 10:00:00', 500, '', '', "
+        f"('acme', 'won-1', 'contract_signed', '2024-03-05 10:00:00', 500, 'USD', '', '', "
         f"'{ingested_at}')",
     )
 
@@ -164,35 +167,39 @@ def load_money(client: Any) -> None:
         client,
         "crm_events",
         CRM,
-        "('acme', 'cost-2', 'cost_recorded', '2024-03-03 10:00:00', 50, 'x', 'autumn', "
+        "('acme', 'cost-2', 'cost_recorded', '2024-03-03 10:00:00', 50, 'USD', 'x', 'autumn', "
+        "'2024-03-05 11:00:00')",
+        "('acme', 'cost-3', 'cost_recorded', '2024-03-03 11:00:00', 7000, 'EUR', 'x', 'autumn', "
         "'2024-03-05 11:00:00')",
     )
     stored = client.query("SELECT count() FROM crm_events WHERE event_id = 'cost-1'")
     assert stored.result_rows == [(2,)], "the batch must be stored twice, unmerged"
     chains = (
-        # id, status, value, closed_at, touch_count, path
-        ("opp-1", "won", 500, "'2024-03-05 10:00:00'", 1, "['linkedin']"),
-        ("opp-2", "won", 300, "'2024-03-06 10:00:00'", 1, "['x']"),
-        ("opp-3", "won", 70, "'2024-03-07 10:00:00'", 0, "[]"),
-        ("opp-4", "lost", 1000, "'2024-03-07 10:00:00'", 1, "['linkedin']"),
-        ("opp-5", "open", 40, "NULL", 1, "['x']"),
+        # id, status, value, currency, closed_at, touch_count, path
+        ("opp-1", "won", 500, "USD", "'2024-03-05 10:00:00'", 1, "['linkedin']"),
+        ("opp-2", "won", 300, "USD", "'2024-03-06 10:00:00'", 1, "['x']"),
+        ("opp-3", "won", 70, "USD", "'2024-03-07 10:00:00'", 0, "[]"),
+        ("opp-4", "lost", 1000, "USD", "'2024-03-07 10:00:00'", 1, "['linkedin']"),
+        ("opp-5", "open", 40, "USD", "NULL", 1, "['x']"),
+        ("opp-6", "won", 9000, "EUR", "'2024-03-06 12:00:00'", 1, "['x']"),
     )
     insert(
         client,
         "opportunity_chains",
-        "workspace, opportunity_id, person_id, kind, value, status, opportunity_created_at, "
-        "closed_at, path, touch_count, version, computed_at",
+        "workspace, opportunity_id, person_id, kind, value, currency, status, "
+        "opportunity_created_at, closed_at, path, touch_count, version, computed_at",
         *(
-            f"('acme', '{oid}', 'p-{oid}', 'monetary', {value}, '{status}', "
+            f"('acme', '{oid}', 'p-{oid}', 'monetary', {value}, '{currency}', '{status}', "
             f"'2024-03-02 00:00:00', {closed}, {path}, {touches}, 1, '2024-03-08 00:00:00')"
-            for oid, status, value, closed, touches, path in chains
+            for oid, status, value, currency, closed, touches, path in chains
         ),
     )
     credited = (
-        ("opp-1", 500, "linkedin", "spring"),
-        ("opp-2", 300, "x", "autumn"),
-        ("opp-4", 1000, "linkedin", "spring"),
-        ("opp-5", 40, "x", "autumn"),
+        ("opp-1", 500, "USD", "linkedin", "spring"),
+        ("opp-2", 300, "USD", "x", "autumn"),
+        ("opp-4", 1000, "USD", "linkedin", "spring"),
+        ("opp-5", 40, "USD", "x", "autumn"),
+        ("opp-6", 9000, "EUR", "x", "autumn"),
     )
     insert(
         client,
@@ -200,9 +207,9 @@ def load_money(client: Any) -> None:
         "workspace, opportunity_id, model, version, value, currency, touch_event_ids, "
         "touch_times, channels, campaigns, credit_fractions",
         *(
-            f"('acme', '{oid}', 'linear', 1, {value}, 'USD', ['t-{oid}'], "
+            f"('acme', '{oid}', 'linear', 1, {value}, '{currency}', ['t-{oid}'], "
             f"['2024-03-01 13:00:00'], ['{channel}'], ['{campaign}'], [1.0])"
-            for oid, value, channel, campaign in credited
+            for oid, value, currency, channel, campaign in credited
         ),
     )
 
@@ -210,19 +217,19 @@ def load_money(client: Any) -> None:
 def test_money_panels_count_a_crm_event_stored_twice_once(clickhouse: Any) -> None:
     load_money(clickhouse)
     roi = "oppchain-roi"
-    assert one(clickhouse, roi, "Cost") == 150
-    assert one(clickhouse, roi, "Revenue recorded") == 250
-    assert one(clickhouse, roi, "Won value") == 870
+    assert one(clickhouse, roi, "Cost (${currency})") == 150
+    assert one(clickhouse, roi, "Revenue recorded (${currency})") == 250
+    assert one(clickhouse, roi, "Won value (${currency})") == 870
     assert one(clickhouse, roi, "ROI") == pytest.approx((870 - 150) / 150)
-    assert sorted(panel_rows(clickhouse, roi, "Cost by platform")) == [
+    assert sorted(panel_rows(clickhouse, roi, "Cost by platform (${currency})")) == [
         ("linkedin", 100),
         ("x", 50),
     ]
-    assert series_totals(panel_rows(clickhouse, roi, "Won value vs cost")) == {
+    assert series_totals(panel_rows(clickhouse, roi, "Won value vs cost (${currency})")) == {
         "cost": 150,
         "won value": 870,
     }
-    assert sorted(panel_rows(clickhouse, roi, "ROI by campaign (${model})")) == [
+    assert sorted(panel_rows(clickhouse, roi, "ROI by campaign (${model}, ${currency})")) == [
         ("autumn", 50, 300, 5.0),
         ("spring", 100, 500, 4.0),
     ]
@@ -235,19 +242,26 @@ def test_roi_filters_won_value_and_cost_alike(clickhouse: Any) -> None:
     assert one(clickhouse, roi, "ROI", campaign=["spring"]) == pytest.approx((500 - 100) / 100)
     assert one(clickhouse, roi, "ROI", platform=["x"]) == pytest.approx((300 - 50) / 50)
     assert one(clickhouse, roi, "ROI", campaign=["spring"], platform=["x"]) is None
-    assert series_totals(panel_rows(clickhouse, roi, "Won value vs cost", campaign=["spring"])) == {
+    vs_cost = "Won value vs cost (${currency})"
+    assert series_totals(panel_rows(clickhouse, roi, vs_cost, campaign=["spring"])) == {
         "cost": 100,
         "won value": 500,
     }
-    assert panel_rows(clickhouse, roi, "ROI by campaign (${model})", campaign=["autumn"]) == [
+    by_campaign = "ROI by campaign (${model}, ${currency})"
+    assert panel_rows(clickhouse, roi, by_campaign, campaign=["autumn"]) == [
         ("autumn", 50, 300, 5.0)
     ]
+    # Euros on their own: the won deal against the cost spent in euros.
+    assert one(clickhouse, roi, "Won value (${currency})", currency=["EUR"]) == 9000
+    assert one(clickhouse, roi, "ROI", currency=["EUR"]) == pytest.approx((9000 - 7000) / 7000)
 
 
 def test_credited_value_over_time_leaves_lost_chains_out(clickhouse: Any) -> None:
     load_money(clickhouse)
     rows = panel_rows(
-        clickhouse, "oppchain-attribution", "Credited value over time by channel (${model})"
+        clickhouse,
+        "oppchain-attribution",
+        "Credited value over time by channel (${model}, ${currency})",
     )
     assert series_totals(rows) == {"linkedin": 500, "x": 340}  # won and open; not opp-4
 

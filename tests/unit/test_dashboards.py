@@ -139,13 +139,19 @@ def test_money_sums_read_each_crm_event_once() -> None:
 
 
 def test_roi_sides_are_filtered_alike() -> None:
-    """Won value and cost of the ROI panels follow the same variables."""
+    """Won value and cost of the ROI panels follow the same variables, in one currency
+    (the won side's two parts, credited touches and untouched wins, and the cost)."""
     roi = next(d for d in all_dashboards() if d.uid == "oppchain-roi")
     panels = {p.title: p for p in roi.panels()}
-    for title in ("ROI", "Won value vs cost", "ROI by campaign (${model})"):
+    for title in (
+        "ROI",
+        "Won value vs cost (${currency})",
+        "ROI by campaign (${model}, ${currency})",
+    ):
         sql = panels[title].sql
         for variable in ("workspace", "platform", "campaign"):
             assert sql.count(f"IN (${{{variable}:singlequote}})") == 4, (title, variable)
+        assert sql.count("currency = ${currency:singlequote}") == 3, title
         assert "contract_signed" not in sql, title
 
 
@@ -173,9 +179,12 @@ def test_variables() -> None:
                 assert v["includeAll"] and v["allValue"] == f"'{ALL}'"
     roi = next(d for d in documents() if d["uid"] == "oppchain-roi")
     names = [v["name"] for v in roi["templating"]["list"]]
-    assert names == ["workspace", "platform", "campaign", "model"]
-    model = roi["templating"]["list"][-1]
-    assert model["multi"] is False and model["current"]["value"] == "linear"
+    assert names == ["workspace", "platform", "campaign", "model", "currency"]
+    single = {v["name"]: v for v in roi["templating"]["list"] if not v["multi"]}
+    assert {name: v["current"]["value"] for name, v in single.items()} == {
+        "model": "linear",
+        "currency": "USD",
+    }
 
 
 def test_provisioning_points_at_the_panels_datasource() -> None:
