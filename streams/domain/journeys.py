@@ -39,23 +39,30 @@ def merge_touches(
 
 
 class _Dropped:
-    """Times (sorted) and event-id hashes of touches pushed out by the cap."""
+    """Times (sorted) and event-id hashes of touches pushed out by the cap, and the
+    oldest of them whole: (at, event_id, kind code), the person's first touch."""
 
-    __slots__ = ("ats", "ids")
+    __slots__ = ("ats", "first", "ids")
 
     def __init__(self) -> None:
         self.ats = array("q")
         self.ids = array("q")
+        self.first: tuple[int, str, int] | None = None
 
-    def add(self, touches: Iterable[tuple[int, str]]) -> None:
-        """(at, event_id) of touches not seen before (an event belongs to one journey)."""
-        for at, event_id in touches:
+    def add(self, touches: Iterable[tuple[int, str, int]]) -> None:
+        """(at, event_id, kind code) of touches not seen before (an event belongs to
+        one journey)."""
+        for at, event_id, code in touches:
             self.ids.append(event_hash(event_id))
             self.ats.insert(bisect_right(self.ats, at), at)
+            if self.first is None or (at, event_id) < self.first[:2]:
+                self.first = (at, event_id, code)
 
     def extend(self, other: _Dropped) -> None:
         self.ids.extend(other.ids)
         self.ats = array("q", sorted((*self.ats, *other.ats)))
+        if other.first is not None and (self.first is None or other.first < self.first):
+            self.first = other.first
 
 
 class Journeys:
@@ -98,8 +105,12 @@ class Journeys:
         if len(tallies) < len(self._kinds.values):  # kinds are only ever added
             tallies.extend(tally(k) for k in self._kinds.values[len(tallies) :])
         counted = [(tallies[code], k) for code, k in journey.code_counts().items()]
-        first_channel = self._kinds.values[cols[n] >> 32][0]  # the oldest touch's kind
-        return summary_of(cols[0], cols[n - 1], n, recent, counted, first_channel)
+        # The first touch ever: the oldest dropped one, else the oldest kept.
+        dropped = self._dropped.get(person_id)
+        first = dropped.first if dropped is not None else None
+        first_at, first_code = (cols[0], cols[n] >> 32) if first is None else (first[0], first[2])
+        first_channel = self._kinds.values[first_code][0]
+        return summary_of(first_at, cols[n - 1], n, recent, counted, first_channel)
 
     def end_batch(self) -> None:
         """Forget the tuples read during the batch: the compact form is the state."""
@@ -145,7 +156,7 @@ class Journeys:
         over = len(journey) + len(later) - self.max_steps  # the oldest kept ones go
         if over >= len(journey):
             return False
-        gone: list[tuple[int, str]] = []
+        gone: list[tuple[int, str, int]] = []
         if over > 0:
             journey, gone = journey.without_head(over)
         appended = journey.with_later(later, self._kinds)
@@ -173,7 +184,9 @@ class Journeys:
         self._journeys[person_id] = Columns(kept, self._kinds)
         self._read.pop(person_id, None)
         if overflow:
-            self._dropped.setdefault(person_id, _Dropped()).add(t[:2] for t in overflow)
+            codes = self._kinds.codes([t[2:] for t in overflow])
+            gone = [(t.at, t.event_id, code) for t, code in zip(overflow, codes, strict=True)]
+            self._dropped.setdefault(person_id, _Dropped()).add(gone)
 
     def count_until(self, person_id: str, end: int) -> int:
         """How many distinct touches ever applied to a person have ``at <= end``."""

@@ -233,14 +233,15 @@ class Columns:
         new._put(rows, kinds)
         return new
 
-    def without_head(self, k: int) -> tuple[Columns, list[tuple[int, str]]]:
-        """These rows but the first ``k`` (0 < k <= len), and (at, event_id) of those."""
+    def without_head(self, k: int) -> tuple[Columns, list[tuple[int, str, int]]]:
+        """These rows but the first ``k`` (0 < k <= len), and (at, event_id, code of
+        the rest) of those."""
         n, cols, prefix = len(self), self.cols, self.prefix
         head = self.ids[:prefix]
         cut = cols[n + k - 1] & _LOW32  # where the k-th row's id ends
         starts = [prefix, *(p & _LOW32 for p in cols[n : n + k - 1])]
         gone = [
-            (at, head + self.ids[start : p & _LOW32])
+            (at, head + self.ids[start : p & _LOW32], p >> 32)
             for at, start, p in zip(cols[:k], starts, cols[n : n + k], strict=True)
         ]
         shift = cut - prefix  # the id ends move left by the bytes cut (no borrow: end >= cut)

@@ -65,7 +65,8 @@ def test_columns_without_head_keep_the_rest_and_name_the_cut() -> None:
     cols = Columns(rows, kinds)
     for k in range(1, 10):
         rest, gone = cols.without_head(k)
-        assert gone == [(t.at, t.event_id) for t in rows[:k]]
+        codes = kinds.codes([t[2:] for t in rows[:k]])  # known already: no new code
+        assert gone == [(t.at, t.event_id, c) for t, c in zip(rows[:k], codes, strict=True)]
         assert rest.rows(Touch, kinds) == rows[k:] and rest.event_ids() == [
             t.event_id for t in rows[k:]
         ]

@@ -122,3 +122,29 @@ def test_the_first_channel_follows_a_merge_to_the_surviving_person() -> None:
     out = state.apply([EVENT_ADAPTER.validate_python(link)])
     live = [r for r in out.relationships if not r["merged_into"]]
     assert [(r["touch_count"], r["first_channel"]) for r in live] == [(3, "x")]
+
+
+def test_the_first_touch_is_the_oldest_ever_not_the_oldest_kept() -> None:
+    """A journey keeps its newest ``max_steps`` touches; the relationship's first touch
+    (time and channel) and tenure still come from the oldest one ever."""
+    from schemas.events import Envelope
+    from streams.domain.config import DomainConfig
+    from tests.unit.domain_events import ev
+
+    def liked(day: int, platform: str) -> Envelope:
+        return ev(
+            "social_interaction", day, platform=platform, own_account="us", handle="ann",
+            direction="inbound", action="like",
+        )  # fmt: skip
+
+    for batches in ([[0, 40, 80]], [[40, 80], [0]], [[0], [40], [80]]):
+        state = WorkspaceState("w", DomainConfig(max_steps=2))
+        platforms = {0: "x", 40: "linkedin", 80: "linkedin"}
+        rows = []
+        handles = [{"platform": p, "handle": "ann"} for p in ("x", "linkedin")]
+        state.apply([ev("contact_upserted", 0, contact_id="C1", handles=handles)])
+        for days in batches:
+            rows = state.apply([liked(d, platforms[d]) for d in days]).relationships or rows
+        [row] = rows
+        assert (row["first_touch_at"], row["first_channel"]) == (T0, "x"), batches
+        assert row["touch_count"] == 3
