@@ -247,38 +247,6 @@ ONE_IN_N_BY_CHANNEL = _one_in_n(
     FROM relationships_latest WHERE touch_count > 0""",
 )
 
-# Migration 0012: karma rows carry their opportunities' value per currency. The
-# latest view is made again to show the new columns, and the returns add values up
-# per currency: their one sum mixed currencies.
-KARMA_LEDGER_LATEST = next(v for v in _VIEWS if v.name == "karma_ledger_latest")
-KARMA_RETURNS = View(
-    "karma_returns",
-    "Which kinds of giving (and asking) were followed by opportunities, how often, for "
-    "how much per currency and after how long (days, median and p90). Values of rows "
-    "written before migration 0012 are under the currency '' until the act's row is "
-    "written again.",
-    """
-SELECT workspace, intent, action, channel,
-    count() AS acts,
-    countIf(opportunities_after > 0) AS followed_by_opportunity,
-    round(followed_by_opportunity / acts, 4) AS opportunity_rate,
-    sumMap(if(empty(opportunity_currencies) AND opportunities_after > 0,
-        map('', opportunity_value_after),
-        CAST(mapFromArrays(opportunity_currencies, opportunity_values), 'Map(String, Float64)')
-    )) AS opportunity_value_by_currency,
-    quantileIf(0.5)(days_to_opportunity, days_to_opportunity IS NOT NULL) AS median_days,
-    quantileIf(0.9)(days_to_opportunity, days_to_opportunity IS NOT NULL) AS p90_days,
-    sum(introductions_after) AS introductions,
-    sum(recommendations_after) AS recommendations
-FROM karma_ledger_latest
-GROUP BY workspace, intent, action, channel
-""",
-)
-
-VIEWS_0004 = (*_VIEWS, RING_ENGAGEMENT_SHARE_0004)
-_REPLACED = {v.name: v for v in (ONE_IN_N_BY_CHANNEL, KARMA_RETURNS)}
-VIEWS = (*(_REPLACED.get(v.name, v) for v in _VIEWS), RING_ENGAGEMENT_SHARE)
-
 
 def _replaced(name: str, comment: str, *edits: tuple[str, str]) -> View:
     """A view of 0004 made again with each (old, new) text replaced in its query."""
@@ -288,6 +256,31 @@ def _replaced(name: str, comment: str, *edits: tuple[str, str]) -> View:
             raise ValueError(f"{name}: {old!r} not in its query")
         select = select.replace(old, new)
     return View(name, comment, select)
+
+
+# Migration 0012: karma rows carry their opportunities' value per currency. The
+# latest view is made again to show the new columns, and the returns add values up
+# per currency: their one sum mixed currencies.
+KARMA_LEDGER_LATEST = next(v for v in _VIEWS if v.name == "karma_ledger_latest")
+KARMA_RETURNS = _replaced(
+    "karma_returns",
+    "Which kinds of giving (and asking) were followed by opportunities, how often, for "
+    "how much per currency and after how long (days, median and p90). Values of rows "
+    "written before migration 0012 are under the currency '' until the act's row is "
+    "written again.",
+    (
+        "    sum(opportunity_value_after) AS opportunity_value,\n",
+        """    sumMap(if(empty(opportunity_currencies) AND opportunities_after > 0,
+        map('', opportunity_value_after),
+        CAST(mapFromArrays(opportunity_currencies, opportunity_values), 'Map(String, Float64)')
+    )) AS opportunity_value_by_currency,
+""",
+    ),
+)
+
+VIEWS_0004 = (*_VIEWS, RING_ENGAGEMENT_SHARE_0004)
+_REPLACED = {v.name: v for v in (ONE_IN_N_BY_CHANNEL, KARMA_RETURNS)}
+VIEWS = (*(_REPLACED.get(v.name, v) for v in _VIEWS), RING_ENGAGEMENT_SHARE)
 
 
 # Migration 0013. The funnel's stages were not nested (a single meeting made a
