@@ -109,6 +109,9 @@ class _Child:
     def forget(self, workspace: str, erased: dict[str, str]) -> None:
         self.call("forget", workspace, erased)
 
+    def floor_versions(self, workspace: str, stored: dict[str, int]) -> None:
+        self.call("floor_versions", workspace, stored)
+
 
 def _stop(children: list[_Child]) -> None:
     for child in children:

@@ -169,6 +169,10 @@ class Processor:
         one is dropped as a duplicate instead of being stored again."""
         self.erased[workspace] = erased
 
+    def floor_versions(self, workspace: str, stored: dict[str, int]) -> None:
+        """The latest chain versions written: new versions of those chains go above."""
+        self.state(workspace).floor_versions(stored)
+
     def _erased_row(self, item: Valid) -> dict[str, Any] | None:
         erased = self.erased.get(item.event.workspace)
         if not erased:

@@ -20,6 +20,8 @@ class Rebuildable(Protocol):
 
     def forget(self, workspace: str, erased: dict[str, str]) -> None: ...
 
+    def floor_versions(self, workspace: str, stored: dict[str, int]) -> None: ...
+
 
 CHUNK = 20000  # events per fold: bounds the decoded events alive at once
 WINDOW = 50_000  # stored rows per query: bounds the payloads alive at once
@@ -85,8 +87,9 @@ def replay(
     window: int = WINDOW,
 ) -> int:
     """Fold the stored events into ``target``'s state, and tell it which events of
-    those workspaces were erased (so a redelivery is not stored again); return how
-    many events were folded in.
+    those workspaces were erased (so a redelivery is not stored again) and the
+    latest chain versions written (so a new one goes above them); return how many
+    events were folded in.
 
     Events are read a window of days at a time, in event-time order: memory stays
     bounded by the window, not the history (a day is never split, so a window
@@ -105,7 +108,21 @@ def replay(
         erased.setdefault(workspace, {})[hashed] = erasure_id
     for workspace, hashes in erased.items():
         target.forget(workspace, hashes)
+    stored: dict[str, dict[str, int]] = {}
+    for workspace, opportunity_id, version in query(chain_versions_sql(workspaces)):
+        stored.setdefault(workspace, {})[opportunity_id] = int(version)
+    for workspace, versions in stored.items():
+        target.floor_versions(workspace, versions)
     return total
+
+
+def chain_versions_sql(workspaces: Sequence[str] | None = None) -> str:
+    """(workspace, opportunity id, latest version) of the chains written."""
+    where = _where(workspaces)
+    return (
+        "SELECT workspace, opportunity_id, max(version) FROM opportunity_chains"
+        f"{where} GROUP BY workspace, opportunity_id"
+    )
 
 
 def erased_events_sql(workspaces: Sequence[str] | None = None) -> str:

@@ -103,10 +103,8 @@ class ChainState:
             opp = self.opportunities[oid]
             if opp.created is None:
                 continue
-            version = self._version(opp)
-            if version == opp.version:
+            if not self._advance(opp):
                 continue
-            opp.version = version
             if batch.emit:
                 self._emit_chain(opp, batch.out)
                 emitted.add(oid)
@@ -152,7 +150,31 @@ class ChainState:
             persons |= self.graph.persons_of_account(account)
         return persons
 
-    def _version(self, opp: Opportunity) -> int:
+    def _advance(self, opp: Opportunity) -> bool:
+        """Give the opportunity a new version if its inputs changed; False if not.
+
+        The version is the fingerprint of the inputs, which only grows and is the
+        same in any arrival order, so a replay agrees with what was written, and
+        events redelivered after a crash give the version they gave before. The
+        identity limits break that (which link is refused depends on arrival), so
+        a version below the last one written becomes that one plus one, and a
+        replay starts from the versions stored (``floor_versions``).
+        """
+        fingerprint = self._fingerprint(opp)
+        if fingerprint == opp.fingerprint:
+            return False
+        opp.fingerprint = fingerprint
+        opp.version = fingerprint if fingerprint >= opp.version else opp.version + 1
+        return True
+
+    def floor_versions(self, stored: dict[str, int]) -> None:
+        """The latest version stored per opportunity: later versions go above it."""
+        for oid, version in stored.items():
+            opp = self.opportunities.get(oid)
+            if opp is not None:
+                opp.version = max(opp.version, version)
+
+    def _fingerprint(self, opp: Opportunity) -> int:
         """Counted over every contact and account the opportunity ever named, not
         only the current scope, so that no change of scope lowers it."""
         horizon = opp.version_horizon
@@ -235,7 +257,7 @@ class ChainState:
         for oid in sorted(self.opportunities):
             opp = self.opportunities[oid]
             if opp.created is not None:
-                opp.version = self._version(opp)
+                self._advance(opp)
                 self._emit_chain(opp, out)
         self.journeys.end_batch()
         return out

@@ -40,6 +40,7 @@ class Opportunity:
         "created",
         "created_at",
         "currency",
+        "fingerprint",
         "kind",
         "last_milestone_at",
         "milestone_ids",
@@ -67,7 +68,10 @@ class Opportunity:
         self.last_milestone_at: int | None = None
         self.stage: tuple[int, str, str] | None = None
         self.close: tuple[int, str, str, float | None, str | None] | None = None
-        self.version = 0  # last version computed (emitted or, on replay, rebuilt)
+        # ``chain_version`` when last computed, and the version last written (or
+        # stored): see ``ChainState._advance``.
+        self.fingerprint = 0
+        self.version = 0
 
     def apply(self, event: Envelope) -> bool:
         """Fold one milestone event in; False when it was already applied.

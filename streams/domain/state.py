@@ -6,7 +6,7 @@ state after a set of events does not depend on the order they arrived in
 with ``emit=False`` rebuilds the same state, the same chain versions included.
 The one exception is the identity limits: which of two competing links is
 refused depends on which came first (links of a batch are taken in event-time
-order).
+order); ``ChainState._advance`` keeps versions growing even then.
 """
 
 from __future__ import annotations

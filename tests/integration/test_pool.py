@@ -103,9 +103,23 @@ def test_replay_routes_each_workspace_to_the_process_that_owns_it(
 ) -> None:
     """State rebuilt from the event store lands where that workspace's records go."""
     first, sink, stored, later = _stored_world(settings, clickhouse, 12, 4, 4000)
+    # A version written above what the events give (as when the identity limits
+    # refused other links live): the rebuilt state goes on from it.
+    [(workspace, oid, version)] = sink.query(
+        "SELECT workspace, opportunity_id, max(version) FROM opportunity_chains "
+        "GROUP BY workspace, opportunity_id ORDER BY opportunity_id LIMIT 1"
+    )
+    found = clickhouse.query(
+        f"SELECT * FROM opportunity_chains WHERE opportunity_id = '{oid}' AND version = {version}"
+    )
+    [row] = [dict(zip(found.column_names, r, strict=True)) for r in found.result_rows]
+    row["version"] = version + 1000
+    clickhouse.insert("opportunity_chains", [list(row.values())], column_names=list(row))
 
     local = Processor(settings)
     assert local.replay(sink.query, first.workspaces()) == len(stored)
+    assert local.state(workspace).opportunities[oid].version == version + 1000
+    assert first.state(workspace).opportunities[oid].version == version
     pool = ProcessingPool(settings, 2)
     try:
         assert pool.replay(sink.query, first.workspaces()) == len(stored)

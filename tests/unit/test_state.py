@@ -304,6 +304,61 @@ def test_refusal_is_recorded_once_and_not_applied() -> None:
     assert state.graph.person_of("crm:C1") != state.graph.person_of("crm:C2")
 
 
+def _capped_world() -> dict[str, Envelope]:
+    """Two contacts share handle h4; the limit of 3 handles lets only the first
+    upsert to arrive take it, and C3 (holding h2, the introducer's handle) is then
+    2 or 3 keys: the introducer term of the version depends on arrival order."""
+
+    def handles(*names: str) -> list[dict[str, str]]:
+        return [{"platform": "x", "handle": n} for n in names]
+
+    return {
+        "won": signed(49.4, "O0"),
+        "created": created(31.6, "O0", "C1"),
+        "intro": ev(
+            "introduction",
+            45.7,
+            "i",
+            introducer={"platform": "x", "handle": "h2"},
+            person={"contact_id": "C1"},
+        ),
+        "u0": ev("contact_upserted", 6.4, "u0", contact_id="C0", handles=handles("h5", "h4", "h6")),
+        "u3": ev("contact_upserted", 32.8, "u3", contact_id="C3", handles=handles("h2", "h4")),
+    }
+
+
+def test_versions_after_a_replay_go_above_the_stored_ones_whatever_the_limits_refused() -> None:
+    """Live, C3 arrives first and takes h4; a replay, in event-time order, gives
+    h4 to C0. The replayed fingerprint is lower than the version written live, so
+    without the stored floor a later change would be hidden under the old row."""
+    world = _capped_world()
+    live = WorkspaceState("w")
+    written: list[int] = []
+    for name in ["won", "created", "intro", "u3", "u0"]:
+        written += versions(live.apply([world[name]]))
+    replay = WorkspaceState("w")
+    replay.apply(sorted(world.values(), key=lambda e: e.occurred_at), emit=False)
+    assert replay.opportunities["O0"].version < written[-1]
+    replay.floor_versions({"O0": written[-1], "gone": 7})
+    late = ev("meeting", 40, "late", person={"contact_id": "C1"}, meeting_kind="call")
+    [after] = versions(replay.apply([late]))
+    assert after == written[-1] + 1
+    assert versions(live.apply([late]))[0] > written[-1]
+    assert versions(replay.apply([late])) == []  # a duplicate still changes nothing
+
+
+def test_events_redelivered_after_a_crash_give_the_version_already_written() -> None:
+    """Chains are written before the raw facts: a crash between leaves a stored
+    version the replay cannot reach until the lost events come again."""
+    events = story()
+    live = WorkspaceState("w")
+    [*_, written] = versions(live.apply(events))
+    replay = WorkspaceState("w")
+    replay.apply(events[:-2], emit=False)  # the stage change and the signing were lost
+    replay.floor_versions({"O1": written})
+    assert versions(replay.apply(events[-2:])) == [written]
+
+
 def test_both_links_of_an_introduction_record_their_refusals() -> None:
     state = WorkspaceState("w")
     intro = ev(
