@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dashboards.defaults import CURRENCY, MODEL, STANDARD_VARIABLES, WORKSPACE
+from dashboards.defaults import CURRENCY, MODEL, PLATFORM, STANDARD_VARIABLES, WORKSPACE
 from dashboards.model import Dashboard
 from dashboards.panels import attribution, authenticity, chains, health, relationships, roi
 from dashboards.render import dumps
@@ -37,7 +37,8 @@ def all_dashboards() -> tuple[Dashboard, ...]:
             "Opportunity chains explorer",
             "Each opportunity's chain from first touch to close: path, days, value, introducer.",
             (chains.summary(), chains.explorer()),
-            (*STANDARD_VARIABLES, CURRENCY),
+            # No campaign: a chain is a path of channels; credits carry the campaigns.
+            (WORKSPACE, PLATFORM, CURRENCY),
         ),
         Dashboard(
             "oppchain-relationships",

@@ -187,6 +187,14 @@ def test_variables() -> None:
     }
 
 
+def test_every_variable_filters_some_panel_of_its_dashboard() -> None:
+    """A variable that no panel reads would look like a filter and change nothing."""
+    for dashboard in all_dashboards():
+        sql = "\n".join(p.sql for p in dashboard.panels())
+        for variable in dashboard.variables:
+            assert f"${{{variable.name}" in sql, (dashboard.uid, variable.name)
+
+
 def test_provisioning_points_at_the_panels_datasource() -> None:
     ds = yaml.safe_load((PROVISIONING / "datasources" / "clickhouse.yaml").read_text())
     (source,) = ds["datasources"]
