@@ -142,6 +142,10 @@ MIGRATIONS: tuple[Migration, ...] = (
             *ingest.TOUCHPOINTS_COMMENTS_0013,
         ),
     ),
+    Migration(
+        "0014_markov_value_per_currency",
+        (*chains.MARKOV_VALUE_PER_CURRENCY_0014, chains.CHANNEL_ATTRIBUTION_LATEST),
+    ),
 )
 
 

@@ -36,6 +36,8 @@ def markov_rows(
                     "share": credit.share,
                     "conversions": credit.conversions,
                     "credit_value": credit.value,
+                    "credit_currencies": list(credit.value_by_currency),
+                    "credit_values": list(credit.value_by_currency.values()),
                     "paths_total": len(paths),
                     "paths_converting": converting,
                 }

@@ -1,6 +1,6 @@
 """Identity, opportunity chains and attribution credits (versioned: latest wins)."""
 
-from sinks.spec import Backfill, Column, Drop, Table, View
+from sinks.spec import AddColumn, Backfill, Column, Comment, Drop, Table, View
 from sinks.tables.common import ACCOUNT_ID, COMPUTED_AT, PERSON_ID, TS, VERSION, WORKSPACE
 
 LC = "LowCardinality(String)"
@@ -137,6 +137,40 @@ CHANNEL_ATTRIBUTION = Table(
     order_by="(workspace, run_at, model, channel)",
 )
 
+# Migration 0014: a run's won value per currency (credit_value summed currencies).
+MARKOV_VALUE_PER_CURRENCY_0014 = (
+    AddColumn(
+        "channel_attribution",
+        Column("credit_currencies", f"Array({LC})", "Currencies of the won value, sorted"),
+        "credit_value",
+    ),
+    AddColumn(
+        "channel_attribution",
+        Column(
+            "credit_values",
+            "Array(Float64)",
+            "Won value attributed per currency, in the order of credit_currencies "
+            "(share x the run's won value in that currency)",
+        ),
+        "credit_currencies",
+    ),
+    Comment(
+        "channel_attribution",
+        "Won value attributed (share x won value) when the run's wins are in one "
+        "currency; NaN when they mix currencies (see credit_values)",
+        column="credit_value",
+    ),
+    # A view's columns are fixed when it is made: SELECT * is made again to show them.
+    Drop("VIEW", "channel_attribution_latest"),
+)
+
+CHANNEL_ATTRIBUTION_LATEST = View(
+    name="channel_attribution_latest",
+    comment="The most recent data-driven attribution run per workspace.",
+    select="SELECT * FROM channel_attribution WHERE (workspace, run_at) IN "
+    "(SELECT workspace, max(run_at) FROM channel_attribution GROUP BY workspace)",
+)
+
 TABLES = (
     IDENTITY_MERGES,
     IDENTITY_REFUSALS,
@@ -162,12 +196,7 @@ VIEWS = (
         "(SELECT workspace, opportunity_id, max(version) FROM opportunity_chains "
         "GROUP BY workspace, opportunity_id)",
     ),
-    View(
-        name="channel_attribution_latest",
-        comment="The most recent data-driven attribution run per workspace.",
-        select="SELECT * FROM channel_attribution WHERE (workspace, run_at) IN "
-        "(SELECT workspace, max(run_at) FROM channel_attribution GROUP BY workspace)",
-    ),
+    CHANNEL_ATTRIBUTION_LATEST,
 )
 
 

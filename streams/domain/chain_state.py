@@ -278,7 +278,7 @@ class ChainState:
         """One path per account (B2B) or per person outside any account.
 
         A unit with won opportunities is a converting path ending at its
-        latest win (conversions and value summed), and its touches after that
+        latest win (conversions and value summed per currency), and its touches after that
         win a null path (a journey that has not converted yet); a unit without
         a win is a null path ending at its latest touch. Touches are limited to
         the lookback window.
@@ -302,9 +302,15 @@ class ChainState:
             after = touches if won_at is None else [t for t in touches if t.at > won_at]
             if won_at is not None:
                 chosen = self._path_touches(touches, won_at)
-                if chosen:
-                    value = sum(o.value for o in wins)
-                    paths.append(Path(tuple(t.channel for t in chosen), len(wins), 0.0, value))
+                channels = tuple(t.channel for t in chosen)
+                # One path per currency won: transition counts add up the same, and
+                # values of different currencies are never summed.
+                by_currency: dict[str, list[Opportunity]] = {}
+                for o in wins:
+                    by_currency.setdefault(o.value_currency, []).append(o)
+                for currency, group in sorted(by_currency.items()) if chosen else ():
+                    value = sum(o.value for o in group)
+                    paths.append(Path(channels, len(group), 0.0, value, currency))
             if after:
                 chosen = self._path_touches(after, after[-1].at)
                 paths.append(Path(tuple(t.channel for t in chosen), 0.0, 1.0))

@@ -10,6 +10,7 @@ or channel tuples for order k).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -22,12 +23,14 @@ State = tuple[str, ...]
 
 @dataclass(frozen=True)
 class Path:
-    """One journey's channels, how often it converted or not, and value won."""
+    """One journey's channels, how often it converted or not, and value won (in
+    ``currency``: a journey that won in two currencies is two paths)."""
 
     channels: tuple[str, ...]
     conversions: float = 0.0
     nulls: float = 0.0
     value: float = 0.0
+    currency: str = ""
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,16 @@ class ChannelCredit:
     removal_effect: float
     share: float
     conversions: float
-    value: float
+    value_by_currency: dict[str, float]
+
+    @property
+    def value(self) -> float:
+        """The value attributed when the paths won in one currency; NaN when they
+        mix currencies (see ``value_by_currency``), so that a sum shows it."""
+        values = list(self.value_by_currency.values())
+        if len(values) > 1:
+            return math.nan
+        return values[0] if values else 0.0
 
 
 def _states(channels: Sequence[str], order: int) -> list[State]:
@@ -113,7 +125,7 @@ def markov_attribution(paths: Iterable[Path], order: int = 1) -> dict[str, Chann
     """Removal effect, normalised share, and conversions and value per channel.
 
     Attributed conversions and value are the share times the totals over all
-    paths. With no conversion at all every channel gets zero.
+    paths, value per currency. With no conversion at all every channel gets zero.
     """
     if order < 1:
         raise ValueError("order must be at least 1")
@@ -127,9 +139,13 @@ def markov_attribution(paths: Iterable[Path], order: int = 1) -> dict[str, Chann
     }
     total_effect = sum(effects.values())
     total_conv = sum(p.conversions for p in paths if p.channels)
-    total_value = sum(p.value for p in paths if p.channels)
+    total_value: dict[str, float] = {}
+    for p in paths:
+        if p.channels and p.value:
+            total_value[p.currency] = total_value.get(p.currency, 0.0) + p.value
     out: dict[str, ChannelCredit] = {}
     for c in channels:
         share = effects[c] / total_effect if total_effect > 0 else 0.0
-        out[c] = ChannelCredit(c, effects[c], share, share * total_conv, share * total_value)
+        values = {currency: share * v for currency, v in sorted(total_value.items())}
+        out[c] = ChannelCredit(c, effects[c], share, share * total_conv, values)
     return out

@@ -465,6 +465,56 @@ def test_karma_returns_add_values_up_per_currency_from_0012(settings: Settings) 
         close_embedded(dsn)
 
 
+def test_markov_runs_keep_value_per_currency_from_0014(settings: Settings) -> None:
+    """Before 0014 a run's credit_value summed every currency won. After it, a run
+    keeps the value per currency, and credit_value is NaN when they mix; the
+    latest-run view shows the new columns. A run written before keeps its sum."""
+    from streams.domain.markov import Path
+    from streams.markov_job import markov_rows
+
+    old_run = _row("channel_attribution", run_id="old", workspace="w", channel="x")
+    old_run.update(run_at=_at(1), share=1.0, credit_value=70.0)
+    paths = {
+        "w": [
+            Path(("x", "linkedin"), conversions=1, value=900.0, currency="USD"),
+            Path(("x",), conversions=1, value=300.0, currency="EUR"),
+            Path(("linkedin",), nulls=1),
+        ],
+        "v": [Path(("x",), conversions=2, value=50.0, currency="GBP")],
+    }
+    dsn = settings.resolved_dsn()
+    client = connect(dsn)
+    try:
+        migrate(client, MIGRATIONS[:13])
+        columns = [c for c in old_run if c not in {"credit_currencies", "credit_values"}]
+        client.insert("channel_attribution", [[old_run[c] for c in columns]], column_names=columns)
+        assert migrate(client) == [m.id for m in MIGRATIONS[13:]]
+        assert client.query(
+            "SELECT credit_value, credit_currencies, credit_values FROM channel_attribution"
+        ).result_rows == [(70.0, [], [])]
+        rows = markov_rows(paths, order=1, run_at=_at(2))
+        ClickHouseSink(lambda: client).write({"channel_attribution": rows})
+        latest = client.query(
+            "SELECT workspace, channel, isNaN(credit_value), credit_currencies, "
+            "arrayMap(v -> round(v, 6), credit_values), round(share, 6) "
+            "FROM channel_attribution_latest ORDER BY workspace, channel"
+        ).result_rows
+        # w: P(conversion) = 2/3 * (1/2 + 1/2 * 1/2) + 1/3 * 1/2 = 2/3; without x
+        # 1/6 (effect 3/4), without linkedin 1/3 (effect 1/2): shares 0.6 and 0.4.
+        assert latest == [
+            ("v", "x", 0, ["GBP"], [50.0], 1.0),
+            ("w", "linkedin", 1, ["EUR", "USD"], [120.0, 360.0], 0.4),
+            ("w", "x", 1, ["EUR", "USD"], [180.0, 540.0], 0.6),
+        ]
+        comment = client.query(
+            "SELECT comment FROM system.columns WHERE database = currentDatabase() "
+            "AND table = 'channel_attribution' AND name = 'credit_value'"
+        ).result_rows
+        assert comment[0][0].endswith("NaN when they mix currencies (see credit_values)")
+    finally:
+        close_embedded(dsn)
+
+
 def _insert(client: Any, name: str, rows: list[dict[str, Any]]) -> None:
     columns = list(rows[0])
     client.insert(name, [[r[c] for c in columns] for r in rows], column_names=columns)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -37,6 +39,25 @@ def test_classic_example_removal_effects() -> None:
         {"c1": 0.2, "c2": 0.4, "c3": 0.4}
     )
     assert sum(r.value for r in out.values()) == pytest.approx(100.0)
+
+
+def test_value_is_attributed_per_currency_and_never_summed_across() -> None:
+    """The classic example with its conversion split in two currencies: the same
+    transitions (counts add up), each currency's value split by the same shares."""
+    split = [
+        Path(("c1", "c2", "c3"), conversions=0.5, value=100.0, currency="USD"),
+        Path(("c1", "c2", "c3"), conversions=0.5, value=80.0, currency="EUR"),
+        *CLASSIC[1:],
+    ]
+    assert transition_probabilities(split) == transition_probabilities(CLASSIC)
+    out = markov_attribution(split)
+    assert {c: r.value_by_currency for c, r in out.items()} == {
+        "c1": pytest.approx({"EUR": 16.0, "USD": 20.0}),
+        "c2": pytest.approx({"EUR": 32.0, "USD": 40.0}),
+        "c3": pytest.approx({"EUR": 32.0, "USD": 40.0}),
+    }
+    assert all(math.isnan(r.value) for r in out.values())
+    assert markov_attribution(CLASSIC)["c2"].value_by_currency == pytest.approx({"": 40.0})
 
 
 def test_loops_are_solved_exactly() -> None:

@@ -51,6 +51,9 @@ RECORDED = {
     "0013_funnel_nested_money_per_currency_engagement_social_only": (
         "cbf902906f1cbcde050d742817df91c496e3e50a293b30d1f1f9c4a21e7aefd2"
     ),
+    "0014_markov_value_per_currency": (
+        "41f46faf5f646535c2385356a7ee48f88e4bceb8a24c31b4692542d26448ebe9"
+    ),
 }
 
 WINDOW = "non_replicated_deduplication_window"

@@ -432,6 +432,14 @@ def test_a_win_without_an_account_converts_the_path_of_its_persons_account() -> 
     assert (path.channels, path.conversions, path.nulls, path.value) == (("x", "x"), 1, 0, 1200.0)
 
 
+def test_a_unit_that_won_in_two_currencies_has_a_converting_path_per_currency() -> None:
+    state = WorkspaceState("w")
+    euros = ev("contract_signed", 11, "O2-won", opportunity_id="O2", amount=500.0, currency="EUR")
+    state.apply([*story(), created(9, "O2", "C1", "A"), euros])
+    paths = sorted((p.channels, p.conversions, p.value, p.currency) for p in state.markov_paths())
+    assert paths == [(("x", "offline"), 1, 500.0, "EUR"), (("x", "offline"), 1, 1200.0, "USD")]
+
+
 def test_memory_per_person_is_small() -> None:
     state = WorkspaceState("w")
     events: list[Envelope] = []
