@@ -77,6 +77,7 @@ def extra_sections(client: Any) -> list[str]:
     lines.append("top channels per attribution model (value won; _authentic: rings and pods at 0):")
     width = max((len(m) for m in by_model), default=0)
     lines.extend(f"  {m:<{width}}  " + " | ".join(v) for m, v in by_model.items())
+    lines += data_driven(client)
     social = client.query(
         "SELECT countIf(path[1] NOT IN ('offline', 'referral', 'email', 'direct')), count() "
         "FROM opportunity_chains_latest WHERE touch_count > 0"
@@ -85,6 +86,25 @@ def extra_sections(client: Any) -> list[str]:
         share = social[0][0] / social[0][1]
         lines.append(f"opportunities with a social first touch: {share:.1%} of {social[0][1]}")
     lines += social_roi(client)
+    return lines
+
+
+def data_driven(client: Any) -> list[str]:
+    """The latest Markov run's top channels, by share of the conversions of every
+    workspace (each workspace's run splits its own conversions)."""
+    rows = client.query(
+        "SELECT model, channel, sum(conversions) AS credited, "
+        "sum(credited) OVER (PARTITION BY model) AS total FROM channel_attribution_latest "
+        "GROUP BY model, channel ORDER BY model, credited DESC, channel LIMIT 3 BY model"
+    ).result_rows
+    by_model: dict[str, list[str]] = {}
+    for model, channel, credited, total in rows:
+        if total > 0:
+            by_model.setdefault(model, []).append(f"{channel} {credited / total:.1%}")
+    if not by_model:
+        return []
+    lines = ["data-driven attribution (removal effect; share of conversions):"]
+    lines.extend(f"  {m}  " + " | ".join(v) for m, v in by_model.items())
     return lines
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -49,6 +50,16 @@ def test_demo_accounts_for_every_event_and_sql_reads_it(tmp_path: Path) -> None:
     assert figures["stored"] + figures["dead_lettered"] == figures["produced"]
     assert figures["duplicates_dropped"] == 0 and figures["seconds"] > 0
     assert "every event accounted for" in done.stdout
+    # What the demo is for: top channels per model, heuristic and data-driven, and
+    # the share of opportunities whose first touch was social.
+    models = re.search(r"top channels per attribution model.*?:\n((?:  .*\n)+)", done.stdout)
+    assert models is not None, done.stdout
+    assert {line.split()[0] for line in models.group(1).splitlines()} >= {
+        "first_touch", "last_touch", "linear", "time_decay", "position_based", "w_shaped",
+        "full_path", "j_shaped", "inverse_j", "linear_authentic",
+    }  # fmt: skip
+    assert re.search(r"\n  markov_order_1  \w+ \d+\.\d%", done.stdout), done.stdout
+    assert re.search(r"opportunities with a social first touch: \d+\.\d% of \d+", done.stdout)
 
     rows = oppchain(
         "sql",
