@@ -14,6 +14,7 @@ from oppchain.settings import Settings
 from oppchain.summary import social_roi
 from sinks.writer import ClickHouseSink
 from streams.ingest import Record
+from streams.markov_job import run_markov
 from streams.processor import Processor
 
 pytestmark = pytest.mark.integration
@@ -38,6 +39,7 @@ def _load(client: Any) -> Any:
     records = [Record("oppchain.social", 0, i, None, line) for i, line in enumerate(world.events)]
     for i in range(0, len(records), 5000):
         sink.write(processor.process(records[i : i + 5000]).rows)
+    run_markov(Settings(), sink, processor.markov_paths())
     return world
 
 
@@ -96,6 +98,19 @@ def test_every_cookbook_query_runs_and_agrees_with_truth(clickhouse: Any) -> Non
 
     won = sum(1 for o in truth["opportunities"].values() if o["status"] == "won")
     assert sum(row[2] for row in answers[15]) == won
+
+    # Each workspace's run splits its value over channels by their shares, in every
+    # currency it won in (the generator's workspaces win in several).
+    won_in = {(o["workspace"], o["currency"]) for o in truth["opportunities"].values()}
+    by_currency: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for ws, _channel, share, _conversions, currency, value in answers[21]:
+        by_currency.setdefault((ws, currency), []).append((share, value))
+    assert set(by_currency) <= won_in and len({c for _, c in by_currency}) > 1
+    for key, rows in by_currency.items():
+        assert sum(share for share, _ in rows) == pytest.approx(1.0, abs=1e-3), key
+        total = sum(value for _, value in rows)
+        for share, value in rows:  # shares are shown to 4 decimals
+            assert value == pytest.approx(share * total, abs=1e-4 * total), key
 
     report = "\n".join(social_roi(clickhouse))
     print(report)
