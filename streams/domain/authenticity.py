@@ -20,7 +20,8 @@ events seen (so the flags after a set of events do not depend on arrival order):
   candidates on one own account are a pod, each flagged ``engagement_pod``.
   Post times come from the ``post`` events; acts seen before their post wait.
 * **Broadcast-only** own account: at least ``min_broadcast_posts`` posts and no
-  outbound act other than posting (no reply, like, share, DM, follow...).
+  outbound engagement other than posting (no reply, like, share, DM, follow...;
+  an unfollow engages nobody and does not count).
 
 Weights: the acts of a flagged ring or pod member (for a pod, its lockstep
 acts) are *suspect* and weigh 0 in the ``*_authentic`` attribution models.
@@ -182,6 +183,8 @@ class _Own:
     post_ids: SeenIds = field(default_factory=SeenIds)
     pending: dict[int, list[tuple[str, int, str]]] = field(default_factory=dict)
     outbound_acts: int = 0
+    first_post_at: int = 2**62  # over every post event, with a content ref or not
+    last_post_at: int = -(2**62)
 
 
 @dataclass(frozen=True)
@@ -210,6 +213,10 @@ class Authenticity:
         self._own_keys: dict[tuple[str, str], str] = {}
         self._dirty: set[str] = set()
         self._dirty_pairs: set[tuple[str, str]] = set()
+        self._lockstep_added: set[tuple[str, str]] = set()
+        # Flagged pod members whose flag stayed as it was while one of their acts
+        # became suspect (it waited for its post): set by each ``refresh``.
+        self.suspect_added: set[str] = set()
 
     # -- folding events in ---------------------------------------------------
 
@@ -233,11 +240,12 @@ class Authenticity:
             if not own.post_ids.add(event.event_id):
                 return own_key
             self._dirty.add(own_key)
+            own.first_post_at = min(own.first_post_at, at)
+            own.last_post_at = max(own.last_post_at, at)
             ref = event_hash(event.content_ref) if event.content_ref else None
             if ref is not None and own.posts.add(ref, at):
                 for member, when, eid in own.pending.pop(ref, []):
-                    self._on_post(own.pairs, own.pairs.rows[member], at, when, eid)
-                    self._dirty_pairs.add((own_key, member))
+                    self._on_post(own_key, own.pairs, member, at, when, eid)
             return own_key
         inbound = event.direction is Direction.inbound
         if not inbound:
@@ -255,13 +263,20 @@ class Authenticity:
             if posted is None:
                 own.pending.setdefault(ref, []).append((member, at, event.event_id))
             else:
-                self._on_post(own.pairs, row, posted, at, event.event_id)
+                self._on_post(own_key, own.pairs, member, posted, at, event.event_id)
         return own_key
 
-    def _on_post(self, pairs: Pairs, row: int, posted: int, at: int, event_id: str) -> None:
+    def _on_post(
+        self, own_key: str, pairs: Pairs, member: str, posted: int, at: int, event_id: str
+    ) -> None:
+        row = pairs.rows[member]
         pairs.on_posts[row] += 1
+        self._dirty_pairs.add((own_key, member))
         if 0 <= at - posted <= self.config.pod_lag_s:
             pairs.add_lockstep(row, event_id)
+            # A member flagged already keeps its flag as it was (an act that waited
+            # for its post was counted), yet this act is suspect now.
+            self._lockstep_added.add((own_key, member))
 
     # -- detecting -------------------------------------------------------------
 
@@ -303,7 +318,10 @@ class Authenticity:
                     del self.flags[key]
                     changed.append((flag, False))
         self._dirty.clear()
-        if changed:
+        added = {m for own, m in self._lockstep_added if (POD, own, m) in self.flags}
+        self._lockstep_added.clear()
+        self.suspect_added = added
+        if changed or added:
             self._suspects()
         return changed
 
@@ -335,10 +353,9 @@ class Authenticity:
                 span = pairs.span(pairs.rows[member])
                 found[POD, own_key, member] = Flag(POD, own_key, member, gid, len(pod), *span)
         if len(own.post_ids) >= cfg.min_broadcast_posts and own.outbound_acts == 0:
-            posts = own.posts.times() or [0]
             found[BROADCAST, own_key, own_key] = Flag(
-                BROADCAST, own_key, own_key, f"{BROADCAST}:{own_key}", 1, min(posts), max(posts),
-                len(own.post_ids),
+                BROADCAST, own_key, own_key, f"{BROADCAST}:{own_key}", 1, own.first_post_at,
+                own.last_post_at, len(own.post_ids),
             )  # fmt: skip
         return found
 

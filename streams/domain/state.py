@@ -196,6 +196,7 @@ class WorkspaceState(ChainState):
         person = self.graph.person_of(key)
         if self.graph.set_account(person, account_id, current=False):
             batch.accounts.add(account_id)
+            batch.karma_persons.add(person)  # their karma counts every account's deals
         fact = (epoch(event), event.event_id, account_id)
         if key not in self._facts or fact[:2] > self._facts[key][:2]:
             self._facts[key] = fact
@@ -298,10 +299,21 @@ class WorkspaceState(ChainState):
         if not batch.emit:
             return
         batch.flagged_keys.update(f.subject_key for f, _ in changed if f.flag != BROADCAST)
+        batch.flagged_keys.update(self.authenticity.suspect_added)
         batch.reweighted = reweighted
         as_of = to_datetime(self.watermark)
         for flag, raised in changed:
             batch.out.authenticity_flags.append(self._flag_row(flag, raised, as_of))
+        if batch.merged:
+            # A row names the person of its handle: a merge gives the handle another.
+            written = {(f.flag, f.own_account, f.subject_key) for f, _ in changed}
+            merged = {self.graph.resolve(into) for _, into in batch.merged}
+            for key, flag in sorted(self.authenticity.flags.items()):
+                subject = flag.subject_key
+                if flag.flag == BROADCAST or key in written or not self.graph.has_key(subject):
+                    continue
+                if self.graph.person_of(subject) in merged:
+                    batch.out.authenticity_flags.append(self._flag_row(flag, True, as_of))
 
     def _flag_row(self, flag: Flag, raised: bool, as_of: object) -> Row:
         person = self.graph.person_of(flag.subject_key) if flag.flag != BROADCAST else ""

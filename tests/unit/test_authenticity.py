@@ -245,3 +245,74 @@ def test_authentic_credits_follow_flags_raised_or_lifted_after_the_close(
     lifted = 1 in later or len(later) >= 2  # r1 engaged again, or the ring fell under 5
     x_share = 0.0 if not lifted else 0.75  # 3 of the 4 touches are r1's x acts
     assert sum(expected["linear_authentic"][:3]) == pytest.approx(x_share)
+
+
+def _env(minutes: float, eid: str) -> dict[str, Any]:
+    at = T0 + timedelta(minutes=minutes)
+    return {"event_id": eid, "occurred_at": at, "source": "t", "workspace": "w"}
+
+
+def test_a_pod_like_that_waits_for_its_post_weighs_nothing_once_the_post_comes() -> None:
+    """p0, a flagged pod member, likes post 9 four minutes after it went out, and is
+    contact C whose deal closes before the post event arrives: the like waited, the
+    chain was credited, and the post makes it a lockstep act with no change to the
+    flag itself. Its authentic credits end as a replay has them: nothing."""
+    from schemas.events import ContactUpserted, ContractSigned, OpportunityCreated
+
+    pod = []
+    for p in range(8):
+        ref = f"post{p}"
+        pod.append(social(p * 1440, None, "outbound", "post", content_ref=ref))
+        pod += [
+            social(p * 1440 + 3 + m, f"p{m}", "inbound", "like", content_ref=ref) for m in range(4)
+        ]
+    handles = ({"platform": "x", "handle": "p0"}, {"platform": "linkedin", "handle": "p0"})
+    late_post = social(9 * 1440, None, "outbound", "post", content_ref="post9")
+    late_like = social(9 * 1440 + 4, "p0", "inbound", "like", content_ref="post9")
+    deal = [
+        ContactUpserted(**_env(1, "c"), contact_id="C", handles=handles),
+        social(9 * 1440 + 60, "p0", "inbound", "reply", platform="linkedin"),
+        OpportunityCreated(
+            **_env(10 * 1440, "o"), opportunity_id="O", contact_id="C", kind="monetary",
+            opportunity_type="deal", amount=100.0,
+        ),
+        ContractSigned(**_env(11 * 1440, "s"), opportunity_id="O", amount=100.0),
+    ]  # fmt: skip
+    live = WorkspaceState("w", authentic_models=True)
+    written = live.apply([*pod, *deal, late_like]).attribution_credit_sets
+    written += live.apply([late_post]).attribution_credit_sets
+    assert live.authenticity.weight(late_like.event_id) == 0.0
+    replay = WorkspaceState("w", authentic_models=True)
+    everything = [*pod, *deal, late_like, late_post]
+    replay.apply(sorted(everything, key=lambda e: e.occurred_at), emit=False)
+    expected = _latest_authentic(replay.chain_rows().attribution_credit_sets)
+    assert _latest_authentic(written) == expected
+    assert expected["linear_authentic"][-1] == 1.0  # all on the linkedin reply
+
+
+def test_a_flag_names_the_person_its_handle_belongs_to_after_a_merge() -> None:
+    from schemas.events import ContactUpserted
+
+    contact = ContactUpserted(
+        **_env(1, "c"), contact_id="C", handles=({"platform": "x", "handle": "r0"},)
+    )
+    for batches in ([[contact], ring(6)], [ring(6), [contact]], [[*ring(6), contact]]):
+        state = WorkspaceState("w")
+        last: dict[str, Any] = {}
+        for batch in batches:
+            last |= {r["subject_key"]: r for r in state.apply(batch).authenticity_flags}
+        assert last["x:r0"]["flagged"]
+        assert last["x:r0"]["person_id"] == state.graph.person_of("crm:C")
+
+
+def test_broadcast_only_spans_every_post_with_or_without_a_content_ref() -> None:
+    posts = [social(1440 * (10 + d), None, "outbound", "post") for d in range(9)]
+    again = social(1440, None, "outbound", "post", content_ref="r8")  # earlier copy of a ref
+    posts.append(social(1440 * 19, None, "outbound", "post", content_ref="r8"))
+    spans = set()
+    for batches in ([[*posts, again]], [posts, [again]], [[again], posts]):
+        state = WorkspaceState("w")
+        rows = [r for b in batches for r in state.apply(b).authenticity_flags]
+        last = rows[-1]
+        spans.add((last["flag"], last["acts"], last["first_at"], last["last_at"]))
+    assert spans == {("broadcast_only", 11, T0 + timedelta(days=1), T0 + timedelta(days=19))}

@@ -130,3 +130,26 @@ def test_opportunity_values_are_kept_per_currency() -> None:
     [later] = state.apply([si(3.5, "ann", "recommend", "outbound")]).karma_ledger
     assert (later["opportunity_currencies"], later["opportunity_values"]) == (["EUR"], [200.0])
     assert later["opportunity_value_after"] == 200.0
+
+
+def test_a_membership_of_another_account_rewrites_the_karma_it_counts() -> None:
+    """C (ann) is at account B; a lead record says C was at account A, where D's deal
+    came after ann's recommendation. Ann's karma counts A's deals: the last row
+    says so whether the lead arrives with the rest or in a later batch."""
+    from schemas.events import ContactUpserted, LeadCreated, OpportunityCreated
+
+    handles = ({"platform": "x", "handle": "ann"},)
+    contact = ContactUpserted(**env(10, "cB"), contact_id="C", account_id="B", handles=handles)
+    give = si(1, "ann", "recommend", "outbound")
+    deal = OpportunityCreated(
+        **env(5, "oA"), opportunity_id="oA", contact_id="D", account_id="A",
+        kind="monetary", opportunity_type="deal", amount=700.0,
+    )  # fmt: skip
+    lead = LeadCreated(**env(2, "lead"), lead_id="L", contact_id="C", account_id="A")
+    for batches in ([[contact, give, deal, lead]], [[contact, give, deal], [lead]]):
+        state = WorkspaceState("w")
+        last: dict[str, Any] = {}
+        for batch in batches:
+            last |= {r["act_event_id"]: r for r in state.apply(batch).karma_ledger}
+        [row] = last.values()
+        assert (row["opportunities_after"], row["opportunity_value_after"]) == (1, 700.0)
