@@ -39,8 +39,9 @@ def apply(
 
 
 def rebuild_rollups(client: Any, workspace: str, sources: set[str]) -> list[str]:
-    """Recompute, for the workspace, every materialized-view target fed by a table
-    that lost rows (a view only sees inserts, never deletes)."""
+    """Recompute, for the workspace, every materialized-view target of rows over
+    many persons fed by a table that lost rows (a view only sees inserts, never
+    deletes)."""
     views = query_rows(
         client,
         "SELECT name, create_table_query, as_select FROM system.tables "
@@ -64,7 +65,10 @@ def rebuild_rollups(client: Any, workspace: str, sources: set[str]) -> list[str]
                     f"AND table = {quote(target.group(1))} ORDER BY position",
                 )
             ]
-            if "workspace" not in columns:
+            # A target of one row per person and day (relationships_daily) lost the
+            # erased person's rows like any table did. Its source keeps only each
+            # person's latest row once merged: rebuilt, it would lose everyone's history.
+            if "workspace" not in columns or "person_id" in columns:
                 continue
             scoped = (
                 f"FROM (SELECT * FROM {source} WHERE workspace = {quote(workspace)}) AS {source}"
