@@ -14,7 +14,7 @@ from schemas.events import (
     SocialInteraction,
     plain,
 )
-from schemas.keys import contact_key, email_key, handle_key, ref_keys
+from schemas.keys import contact_key, email_key, handle_key, normalized_key, ref_keys
 
 
 def mentioned_keys(event: Event) -> set[str]:
@@ -72,7 +72,7 @@ def payload_keys(payload: str) -> set[str] | None:
             continue
         platform, handle = node.get("platform"), node.get("handle")
         if isinstance(platform, str) and isinstance(handle, str) and handle:
-            keys.add(handle_key(platform.lower(), handle))
+            keys.add(normalized_key(f"{platform}:{handle}"))
         for field, key in (("contact_id", contact_key), ("email_hash", email_key)):
             value = node.get(field)
             if isinstance(value, str) and value:

@@ -20,7 +20,7 @@ from oppchain.erase_mentions import mentioned_keys, payload_keys, subject_refs
 from oppchain.erase_sql import NEEDLES_PER_CALL, query_rows, sql_in
 from schemas.codec import decode_batch
 from schemas.events import Event
-from schemas.keys import contact_key
+from schemas.keys import contact_key, normalized_key
 from sinks.spec import quote
 
 MAX_ROUNDS = 8
@@ -208,7 +208,7 @@ def resolve(
     if person:
         subject.person_ids.add(person)
     if key:
-        subject.keys.add(key)
+        subject.keys.add(normalized_key(key))
     ws = workspace
     for _ in range(MAX_ROUNDS):
         before = subject.size()

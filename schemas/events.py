@@ -117,7 +117,7 @@ def plain(member: StrEnum) -> str:
     return _PLAIN[member]
 
 
-def _normalize_platform(value: object) -> object:
+def normalize_platform(value: object) -> object:
     """``twitter`` is the same network as ``x``; accept both, store one."""
     if isinstance(value, str) and value.lower() == "twitter":
         return "x"
@@ -139,7 +139,7 @@ class SocialHandle(Model):
     platform: Platform
     handle: Handle
 
-    _platform = field_validator("platform", mode="before")(_normalize_platform)
+    _platform = field_validator("platform", mode="before")(normalize_platform)
 
 
 class PersonRef(Model):
@@ -155,7 +155,7 @@ class PersonRef(Model):
     email: Annotated[str, Field(max_length=320, pattern=EMAIL_PATTERN)] | None = None
     email_hash: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
 
-    _platform = field_validator("platform", mode="before")(_normalize_platform)
+    _platform = field_validator("platform", mode="before")(normalize_platform)
 
     @model_validator(mode="after")
     def _one_key(self) -> PersonRef:
@@ -238,7 +238,7 @@ class SocialInteraction(Envelope):
     content_ref: Annotated[str, Field(max_length=512)] | None = None
     hashtags: tuple[Annotated[str, Field(max_length=128)], ...] = Field(default=(), max_length=64)
 
-    _platform = field_validator("platform", mode="before")(_normalize_platform)
+    _platform = field_validator("platform", mode="before")(normalize_platform)
 
     @model_validator(mode="after")
     def _party(self) -> SocialInteraction:
@@ -375,7 +375,7 @@ class CostRecorded(Envelope):
     platform: Platform | None = None
     campaign: Annotated[str, Field(max_length=128)] | None = None
 
-    _platform = field_validator("platform", mode="before")(_normalize_platform)
+    _platform = field_validator("platform", mode="before")(normalize_platform)
 
 
 SOCIAL_TYPES = (SocialInteraction,)

@@ -22,6 +22,7 @@ from schemas.events import (
     PersonRef,
     RevenueRecorded,
     SocialInteraction,
+    normalize_platform,
     plain,
 )
 
@@ -37,6 +38,17 @@ def contact_key(contact_id: str) -> str:
 
 def email_key(email_hash: str) -> str:
     return f"email:{email_hash}"
+
+
+def normalized_key(key: str) -> str:
+    """A key as a person may type it (``X:@Ann``, ``twitter:ann``) as it is stored
+    (``x:ann``); CRM ids and email hashes are kept as given."""
+    kind, sep, value = key.partition(":")
+    kind = kind.strip().lower()
+    if not sep or kind in ("crm", "email"):
+        return key if not sep else f"{kind}:{value}"
+    platform = normalize_platform(kind)
+    return handle_key(platform if isinstance(platform, str) else kind, value)
 
 
 def ref_keys(ref: PersonRef) -> list[str]:

@@ -96,6 +96,8 @@ def test_erase_removes_person_everywhere(settings: Settings, clickhouse: Any) ->
     # The same person is found from any of their identity keys.
     handle = sorted(k for k in subject.keys if not k.startswith(("crm:", "email:")))[0]
     assert resolve(client, workspace, key=handle).person_ids == subject.person_ids
+    typed = handle.replace(":", ":@", 1).upper()  # as a person may type it
+    assert resolve(client, workspace, key=typed).person_ids == subject.person_ids
     values = subject.person_ids | subject.keys | subject.events | subject.contacts
     key_values = {k.split(":", 1)[1] for k in subject.keys}
     quoted = sorted(f'"{v}"' for v in values | key_values)
