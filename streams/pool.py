@@ -106,8 +106,13 @@ class _Child:
         count: int = self.call("rebuild_payloads", list(payloads))
         return count
 
-    def forget(self, workspace: str, erased: dict[str, str]) -> None:
-        self.call("forget", workspace, erased)
+    def forget(
+        self,
+        workspace: str,
+        erased: dict[str, str],
+        positions: Iterable[tuple[str, int, int]] = (),
+    ) -> None:
+        self.call("forget", workspace, erased, list(positions))
 
     def floor_versions(self, workspace: str, stored: dict[str, int]) -> None:
         self.call("floor_versions", workspace, stored)

@@ -6,7 +6,7 @@ them in event-time order with emitting switched off gives back the state.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any, Protocol
 
@@ -18,7 +18,12 @@ Query = Callable[[str], list[tuple[Any, ...]]]
 class Rebuildable(Protocol):
     def rebuild_payloads(self, payloads: Sequence[bytes]) -> int: ...
 
-    def forget(self, workspace: str, erased: dict[str, str]) -> None: ...
+    def forget(
+        self,
+        workspace: str,
+        erased: dict[str, str],
+        positions: Iterable[tuple[str, int, int]] = (),
+    ) -> None: ...
 
     def floor_versions(self, workspace: str, stored: dict[str, int]) -> None: ...
 
@@ -104,10 +109,15 @@ def replay(
         )
         del payloads
     erased: dict[str, dict[str, str]] = {w: {} for w in workspaces or ()}
-    for workspace, hashed, erasure_id in query(erased_events_sql(workspaces)):
-        erased.setdefault(workspace, {})[hashed] = erasure_id
-    for workspace, hashes in erased.items():
-        target.forget(workspace, hashes)
+    positions: dict[str, list[tuple[str, int, int]]] = {}
+    for workspace, hashed, erasure_id, *position in query(erased_events_sql(workspaces)):
+        if hashed:
+            erased.setdefault(workspace, {})[hashed] = erasure_id
+        positions.setdefault(workspace, []).append(
+            (position[0], int(position[1]), int(position[2]))
+        )
+    for workspace in sorted(erased.keys() | positions.keys()):
+        target.forget(workspace, erased.get(workspace, {}), positions.get(workspace, []))
     stored: dict[str, dict[str, int]] = {}
     for workspace, opportunity_id, version in query(chain_versions_sql(workspaces)):
         stored.setdefault(workspace, {})[opportunity_id] = int(version)
@@ -126,6 +136,10 @@ def chain_versions_sql(workspaces: Sequence[str] | None = None) -> str:
 
 
 def erased_events_sql(workspaces: Sequence[str] | None = None) -> str:
-    """(workspace, keyed hash of the event id, erasure id) of the erased events."""
+    """(workspace, keyed hash of the event id, erasure id, topic, partition, offset)
+    of the erased messages (a dead letter's hash is empty when it had no event id)."""
     where = _where(workspaces)
-    return f"SELECT DISTINCT workspace, event_hash, erasure_id FROM erased_events{where}"
+    return (
+        "SELECT DISTINCT workspace, event_hash, erasure_id, source_topic, source_partition, "
+        f"source_offset FROM erased_events{where}"
+    )
