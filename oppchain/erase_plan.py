@@ -71,7 +71,7 @@ def plan(tables: Sequence[TableInfo], subject: Subject) -> list[TablePlan]:
                     continue
                 for start in range(0, len(needles), NEEDLES_PER_CALL):
                     chunk = ", ".join(quote(n) for n in needles[start : start + NEEDLES_PER_CALL])
-                    parts.append(f"multiSearchAnyCaseInsensitive({name}, [{chunk}])")
+                    parts.append(f"multiSearchAnyCaseInsensitiveUTF8({name}, [{chunk}])")
                 continue
             wanted = values["person" if role == "person_ref" else role]
             if not wanted:

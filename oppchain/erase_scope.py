@@ -66,6 +66,11 @@ class Subject:
                 out.add(f'"@{value}"')
         return sorted(out)
 
+    def values(self) -> list[str]:
+        """The keys' values alone: a stored event that holds one somewhere in any
+        case or spacing (``"ÉLISE"``, ``"ann "``) is a candidate; decoding it tells."""
+        return sorted({k.split(":", 1)[1] if ":" in k else k for k in self.keys} - {""})
+
 
 def _event_condition(table: TableInfo, subject: Subject) -> str:
     parts = []
@@ -80,10 +85,10 @@ def _event_condition(table: TableInfo, subject: Subject) -> str:
         parts.append(f"opportunity_id IN {sql_in(subject.opportunities)}")
     if "identity_key" in cols and subject.keys:
         parts.append(f"identity_key IN {sql_in(subject.keys)}")
-    needles = subject.needles()
-    for start in range(0, len(needles), NEEDLES_PER_CALL):
-        chunk = ", ".join(quote(n) for n in needles[start : start + NEEDLES_PER_CALL])
-        parts.append(f"multiSearchAnyCaseInsensitive(payload, [{chunk}])")
+    values = subject.values()
+    for start in range(0, len(values), NEEDLES_PER_CALL):
+        chunk = ", ".join(quote(n) for n in values[start : start + NEEDLES_PER_CALL])
+        parts.append(f"multiSearchAnyCaseInsensitiveUTF8(payload, [{chunk}])")
     return " OR ".join(parts)
 
 
@@ -112,7 +117,7 @@ def find_mentions(client: Any, tables: Sequence[TableInfo], subject: Subject) ->
                 client,
                 f"SELECT {', '.join(MESSAGE_POSITION)}, payload FROM {table.name} "
                 f"WHERE workspace IN ({quote(subject.workspace)}, '') "
-                f"AND multiSearchAnyCaseInsensitive(payload, [{chunk}])",
+                f"AND multiSearchAnyCaseInsensitiveUTF8(payload, [{chunk}])",
             )
             for topic, partition, offset, payload in rows:
                 named = payload_keys(payload)

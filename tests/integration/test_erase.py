@@ -344,3 +344,54 @@ def test_a_workspace_erased_whole_is_replayed_so_its_erased_events_stay_out(
     finally:
         pipeline.close()
     assert (again.valid, again.duplicates, len(again.rows["erased_events"])) == (0, 2, 2)
+
+
+def test_events_that_name_the_person_in_any_case_or_spacing_are_erased(
+    settings: Settings, clickhouse: Any
+) -> None:
+    """ann likes as ``ann`` and ``Élise`` (linkedin); a link written ``"ann "`` and
+    ``"ÉLISE"`` joins them, and ``"ÉLISE"`` introduces bob. Keys are stored lower
+    case and trimmed, so only the payload text names her in those two events."""
+    at = datetime(2025, 3, 1, tzinfo=UTC)
+
+    def event(event_id: str, event_type: str, day: int, **fields: Any) -> bytes:
+        occurred = (at + timedelta(days=day)).isoformat()
+        head = {"source": "t", "workspace": "ws", "event_id": event_id, "occurred_at": occurred}
+        return orjson.dumps({**head, "event_type": event_type, **fields})
+
+    def like(event_id: str, platform: str, handle: str) -> bytes:
+        fields = {"platform": platform, "own_account": "us", "handle": handle}
+        return event(
+            event_id, "social_interaction", 1, **fields, direction="inbound", action="like"
+        )
+
+    lines = [
+        like("a1", "x", "ann"),
+        like("a2", "linkedin", "Élise"),
+        like("b1", "x", "bob"),
+        event(
+            "link", "identity_linked", 2,
+            a={"platform": "x", "handle": "ann "}, b={"platform": "linkedin", "handle": "ÉLISE"},
+        ),
+        event(
+            "intro", "introduction", 3,
+            introducer={"platform": "linkedin", "handle": "ÉLISE"},
+            person={"platform": "x", "handle": "bob"},
+        ),
+    ]  # fmt: skip
+    records = [Record("oppchain.social", 0, i, None, line) for i, line in enumerate(lines)]
+    ClickHouseSink(lambda: clickhouse).write(Processor(settings).process(records).rows)
+    for table in PRIVACY_TABLES:
+        clickhouse.command(table.create_sql())
+    [(ann,)] = clickhouse.query(
+        "SELECT DISTINCT person_id FROM touchpoints WHERE identity_key = 'x:ann'"
+    ).result_rows
+
+    report = erase(clickhouse, settings.secret_bytes(), "ws", ann)
+
+    assert report.complete and report.events == 4
+    left = clickhouse.query(
+        "SELECT event_id FROM touchpoints UNION ALL SELECT event_id FROM crm_events"
+    ).result_rows
+    assert left == [("b1",)]
+    assert len(_positions(clickhouse, "erased_events")) == 4  # so a redelivery stays out
