@@ -99,6 +99,14 @@ def parser() -> argparse.ArgumentParser:
     who.add_argument("--person", help="person id")
     who.add_argument("--key", help="any identity key of the person, e.g. x:handle")
     p.add_argument("--dry-run", action="store_true")
+    p.add_argument(
+        "--wait-for-worker",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="wait this long for the worker owning the workspace to rebuild it, then "
+        "delete what it stored meanwhile (default: 60 on a server, 0 embedded)",
+    )
     p.set_defaults(func=commands.cmd_erase)
 
     p = sub.add_parser("deadletters", help="list or replay dead letters")

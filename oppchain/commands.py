@@ -144,7 +144,12 @@ def cmd_erase(args: argparse.Namespace) -> int:
     from oppchain.erase_command import run_erase
 
     return run_erase(
-        settings_from(args), args.workspace, args.person, args.key, dry_run=args.dry_run
+        settings_from(args),
+        args.workspace,
+        args.person,
+        args.key,
+        dry_run=args.dry_run,
+        wait_for_worker_s=args.wait_for_worker,
     )
 
 

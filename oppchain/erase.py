@@ -39,9 +39,10 @@ command: ``erase_command``.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -51,7 +52,13 @@ from oppchain.erase_hash import event_hash, keyed_hash
 from oppchain.erase_plan import TablePlan, plan
 from oppchain.erase_scope import EraseError, resolve
 from oppchain.erase_sql import query_rows, sql_in
-from oppchain.erasure_log import ErasureNotice, erased_event_hashes, erasures_since, record
+from oppchain.erasure_log import (
+    ErasureNotice,
+    acknowledged,
+    erased_event_hashes,
+    erasures_since,
+    record,
+)
 
 __all__ = [
     "EraseError",
@@ -80,6 +87,11 @@ class ErasureReport:
     rows_remaining: dict[str, int]
     rollups_rebuilt: list[str]
     dry_run: bool = False
+    # Waited for the worker that owns the workspace: True when it rebuilt it in
+    # time (rows it stored before from the old state are then deleted too), False
+    # when none answered, None when not waited for.
+    worker_rebuilt: bool | None = None
+    rows_removed_after_rebuild: dict[str, int] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -125,8 +137,14 @@ def erase(
     *,
     dry_run: bool = False,
     now: datetime | None = None,
+    wait_for_worker_s: float = 0.0,
 ) -> ErasureReport:
-    """Erase a person from every table; record it; return what was done."""
+    """Erase a person from every table; record it; return what was done.
+
+    With ``wait_for_worker_s``, wait that long for a running worker to rebuild the
+    workspace (``erasure_acks``), then delete again what matches the person: a
+    batch the worker stored before its rebuild came from a state that held them.
+    """
     from sinks.tables.privacy import ERASED_EVENTS, ERASURES
 
     if not dry_run and not _has_tables(client, (ERASURES.name, ERASED_EVENTS.name)):
@@ -149,6 +167,13 @@ def erase(
         apply(client, plans, removed, redacted)
         rebuilt = rebuild_rollups(client, workspace, {t for t, n in removed.items() if n})
         record(client, secret, subject, erasure_id, person or key or "", removed, redacted, now)
+    worker_rebuilt: bool | None = None
+    again: dict[str, int] = {}
+    if not dry_run and wait_for_worker_s > 0:
+        worker_rebuilt = _wait_for_worker(client, erasure_id, wait_for_worker_s)
+        if worker_rebuilt:
+            again = _sweep(client, plans)
+            rebuilt = sorted(set(rebuilt) | set(rebuild_rollups(client, workspace, set(again))))
     remaining = {p.table: count(client, p.table, p.delete_where) for p in plans if p.delete_where}
     return ErasureReport(
         erasure_id=erasure_id,
@@ -161,4 +186,29 @@ def erase(
         rows_remaining={t: n for t, n in remaining.items() if n},
         rollups_rebuilt=rebuilt,
         dry_run=dry_run,
+        worker_rebuilt=worker_rebuilt,
+        rows_removed_after_rebuild=again,
     )
+
+
+def _wait_for_worker(client: Any, erasure_id: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while True:
+        if acknowledged(client, erasure_id):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.5)
+
+
+def _sweep(client: Any, plans: Sequence[TablePlan]) -> dict[str, int]:
+    """Delete and blank again what matches the person; the rows deleted per table."""
+    removed: dict[str, int] = {}
+    redacted: dict[str, int] = {}
+    for p in plans:
+        if p.delete_where:
+            removed[p.table] = count(client, p.table, p.delete_where)
+        for column, where in p.blank:
+            redacted[f"{p.table}.{column}"] = count(client, p.table, where)
+    apply(client, plans, removed, redacted)
+    return {t: n for t, n in removed.items() if n}

@@ -28,6 +28,16 @@ def print_report(report: ErasureReport, out: Any = None) -> None:
         )
     for table in report.rollups_rebuilt:
         print(f"  rebuilt rollup {table} for the workspace", file=out)
+    if report.worker_rebuilt:
+        print("  the worker owning the workspace rebuilt it", file=out)
+        for table, n in sorted(report.rows_removed_after_rebuild.items()):
+            print(f"  removed {n:>8} rows it stored before, from {table}", file=out)
+    elif report.worker_rebuilt is False:
+        print(
+            "  no worker rebuilt the workspace in time: if one owns it, rows it stores "
+            "before its rebuild may name the person (see docs/security.md)",
+            file=out,
+        )
     if not report.dry_run and not report.complete:
         print(f"  NOT COMPLETE, rows left: {report.rows_remaining}", file=out)
 
@@ -39,6 +49,7 @@ def run_erase(
     key: str | None = None,
     *,
     dry_run: bool = False,
+    wait_for_worker_s: float | None = None,
 ) -> int:
     """``oppchain erase``: 0 when erased (or nothing to erase), 1 when rows remain,
     2 when the request cannot run (printed on stderr)."""
@@ -49,9 +60,17 @@ def run_erase(
     if is_embedded(dsn) and running_stack(settings.data_dir):
         print("oppchain: the running stack owns this database; stop it first", file=sys.stderr)
         return 2
+    if wait_for_worker_s is None:  # embedded: the stack is stopped, no worker runs
+        wait_for_worker_s = 0.0 if is_embedded(dsn) else 60.0
     try:
         report = erase(
-            connect(dsn), settings.secret_bytes(), workspace, person, key, dry_run=dry_run
+            connect(dsn),
+            settings.secret_bytes(),
+            workspace,
+            person,
+            key,
+            dry_run=dry_run,
+            wait_for_worker_s=wait_for_worker_s,
         )
     except EraseError as exc:
         print(f"oppchain: {exc}", file=sys.stderr)

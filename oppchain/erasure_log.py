@@ -7,6 +7,7 @@ and to drop a redelivered erased event instead of storing it again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -110,3 +111,20 @@ def erased_event_hashes(client: Any, workspace: str) -> set[str]:
         client, f"SELECT event_hash FROM erased_events WHERE workspace = {quote(workspace)}"
     )
     return {r[0] for r in rows}
+
+
+def acknowledge(client: Any, notices: Sequence[ErasureNotice], worker: str) -> None:
+    """Say that this worker rebuilt the workspaces of ``notices``: ``erase`` waits for it."""
+    if notices:
+        at = datetime.now(UTC)
+        rows = [[n.erasure_id, n.workspace, at, worker] for n in notices]
+        client.insert(
+            "erasure_acks", rows, column_names=["erasure_id", "workspace", "acked_at", "worker"]
+        )
+
+
+def acknowledged(client: Any, erasure_id: str) -> bool:
+    rows = query_rows(
+        client, f"SELECT count() FROM erasure_acks WHERE erasure_id = {quote(erasure_id)}"
+    )
+    return bool(rows[0][0])

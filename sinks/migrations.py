@@ -146,6 +146,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "0014_markov_value_per_currency",
         (*chains.MARKOV_VALUE_PER_CURRENCY_0014, chains.CHANNEL_ATTRIBUTION_LATEST),
     ),
+    Migration("0015_erasure_acks", (privacy.ERASURE_ACKS,)),
 )
 
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -234,8 +236,19 @@ class Pipeline:
             await asyncio.to_thread(self.processor.drop, erased)
             await asyncio.to_thread(self.replay, erased)
             await asyncio.to_thread(self._rebuild_rollups, erased, new)
+            await asyncio.to_thread(self._acknowledge, [e for e in new if e.workspace in erased])
         self._erasures_seen |= {e.erasure_id for e in new}
         self.erasures_applied += len(new)
+
+    def _acknowledge(self, notices: list[ErasureNotice]) -> None:
+        """Tell ``erase`` this worker no longer holds the person (it then deletes what
+        the worker stored before the rebuild from the state that did)."""
+        from oppchain.erasure_log import acknowledge
+
+        try:
+            acknowledge(self.sink._conn(), notices, f"{socket.gethostname()}:{os.getpid()}")
+        except Exception as exc:  # erase then reports that no worker answered
+            log.warning("could not acknowledge erasures: %s", exc)
 
     def _rebuild_rollups(self, workspaces: list[str], notices: list[ErasureNotice]) -> None:
         """The erasing host rebuilt the rollups while this worker may have been storing

@@ -11,7 +11,14 @@ worker can refuse a redelivered erased event without holding its id.
 """
 
 from sinks.spec import Column, Table
-from sinks.tables.common import SOURCE_OFFSET, SOURCE_PARTITION, SOURCE_TOPIC, TS, WORKSPACE
+from sinks.tables.common import (
+    SOURCE_OFFSET,
+    SOURCE_PARTITION,
+    SOURCE_TOPIC,
+    TS,
+    WORKSPACE,
+    deduplicated,
+)
 
 ERASURE_ID = Column("erasure_id", "String", "Random id of the erasure (UUID)")
 
@@ -55,3 +62,21 @@ ERASED_EVENTS = Table(
 )
 
 TABLES = (ERASURES, ERASED_EVENTS)
+
+# Migration 0015. Until the worker that owns the workspace has rebuilt it, its memory
+# holds the person and a batch it stores can name them again: ``erase`` waits for
+# this row, then deletes what was written meanwhile.
+ERASURE_ACKS = Table(
+    name="erasure_acks",
+    comment="A worker rebuilt the state of an erased workspace: what it stores from "
+    "then on no longer knows the person. No personal data.",
+    columns=(
+        ERASURE_ID,
+        WORKSPACE,
+        Column("acked_at", TS, "When the rebuild finished (processing time, UTC)"),
+        Column("worker", "String", "host:pid of the worker"),
+    ),
+    engine="ReplacingMergeTree",
+    order_by="(erasure_id, worker)",
+    settings=deduplicated(),
+)

@@ -395,3 +395,49 @@ def test_events_that_name_the_person_in_any_case_or_spacing_are_erased(
     ).result_rows
     assert left == [("b1",)]
     assert len(_positions(clickhouse, "erased_events")) == 4  # so a redelivery stays out
+
+
+def test_rows_a_worker_stored_before_its_rebuild_are_erased_once_it_has_rebuilt(
+    settings: Settings, clickhouse: Any
+) -> None:
+    """A worker's memory holds the person until it rebuilds the workspace: a batch it
+    stores meanwhile can write the person's chain and credits again. Here a thread
+    plays that worker: it writes those rows back after the erasure, then says it has
+    rebuilt; ``erase`` waits for that and deletes them."""
+    import threading
+
+    from oppchain.erasure_log import acknowledge, erasures_since
+
+    client = clickhouse
+    _load(settings, client)
+    workspace, person = _first_chain_person(client)
+    opportunities = client.query(
+        f"SELECT DISTINCT opportunity_id FROM opportunity_chains WHERE person_id = {quote(person)}"
+    ).result_rows
+    theirs = f"opportunity_id IN ({', '.join(quote(o) for (o,) in opportunities)})"
+    stale = {}
+    for table in ("opportunity_chains", "attribution_credit_sets"):
+        found = client.query(f"SELECT * FROM {table} WHERE {theirs}")
+        stale[table] = (found.column_names, found.result_rows)
+    assert all(rows for _, rows in stale.values())
+
+    def worker() -> None:
+        deadline = datetime.now(UTC) + timedelta(seconds=60)
+        while not (notices := erasures_since(client, datetime(2000, 1, 1, tzinfo=UTC))):
+            assert datetime.now(UTC) < deadline
+        for table, (columns, rows) in stale.items():
+            client.insert(table, rows, column_names=columns, settings={"insert_deduplicate": 0})
+        acknowledge(client, notices, "test:1")
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    report = erase(client, settings.secret_bytes(), workspace, person, wait_for_worker_s=60)
+    thread.join()
+
+    assert report.complete and report.worker_rebuilt
+    assert report.rows_removed_after_rebuild == {t: len(r) for t, (_, r) in stale.items()}
+    for table in stale:
+        n = client.query(f"SELECT count() FROM {table} WHERE {theirs}")
+        assert n.result_rows == [(0,)], table
+    lonely = erase(client, settings.secret_bytes(), workspace, person, wait_for_worker_s=1)
+    assert lonely.worker_rebuilt is False  # nobody answered: said so, nothing more done

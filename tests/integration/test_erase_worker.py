@@ -66,8 +66,11 @@ def test_a_running_worker_forgets_a_person_erased_by_a_host_whose_clock_is_behin
             subject = resolve(client, workspace, person)
             behind = datetime.now(UTC) - timedelta(hours=3)  # the erasing host's clock
             secret = settings.secret_bytes()
-            report = await asyncio.to_thread(erase, client, secret, workspace, person, now=behind)
+            report = await asyncio.to_thread(
+                erase, client, secret, workspace, person, now=behind, wait_for_worker_s=60
+            )
             assert report.complete and report.events == len(subject.events)
+            assert report.worker_rebuilt  # the worker said it no longer holds the person
             await _erasure_seen(pipeline)
             # The erased events arrive again (a producer's resend).
             erased_lines.extend(
@@ -132,6 +135,8 @@ def test_a_running_worker_rebuilds_the_rollups_an_erasure_raced_with(
             )
             await _erasure_seen(pipeline)
             assert client.query(rolled.format(w=w)).result_rows[0] == expected
+            acks = "SELECT erasure_id, workspace FROM erasure_acks"
+            assert client.query(acks).result_rows == [("e-race", workspace)]
         finally:
             pipeline.stopping.set()
             await asyncio.wait_for(task, 60)

@@ -54,6 +54,7 @@ RECORDED = {
     "0014_markov_value_per_currency": (
         "41f46faf5f646535c2385356a7ee48f88e4bceb8a24c31b4692542d26448ebe9"
     ),
+    "0015_erasure_acks": "225c034fcb44976e7cbb608471f1550ccc0086b27dafd3615a39deee483fcbe9",
 }
 
 WINDOW = "non_replicated_deduplication_window"
