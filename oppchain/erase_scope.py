@@ -66,10 +66,15 @@ class Subject:
                 out.add(f'"@{value}"')
         return sorted(out)
 
-    def values(self) -> list[str]:
-        """The keys' values alone: a stored event that holds one somewhere in any
-        case or spacing (``"ÉLISE"``, ``"ann "``) is a candidate; decoding it tells."""
-        return sorted({k.split(":", 1)[1] if ":" in k else k for k in self.keys} - {""})
+    def event_needles(self) -> list[str]:
+        """``needles`` and a handle's value with a space beside it (``"ann "``): for
+        the event stores, searched in any case (``"ÉLISE"``); decoding decides."""
+        out = set(self.needles())
+        for key in self.keys:
+            kind, _, value = key.partition(":")
+            if value and kind not in ("crm", "email"):
+                out |= {f'"{value} ', f'"@{value} ', f'" {value}', f'" @{value}'}
+        return sorted(out)
 
 
 def _event_condition(table: TableInfo, subject: Subject) -> str:
@@ -85,9 +90,9 @@ def _event_condition(table: TableInfo, subject: Subject) -> str:
         parts.append(f"opportunity_id IN {sql_in(subject.opportunities)}")
     if "identity_key" in cols and subject.keys:
         parts.append(f"identity_key IN {sql_in(subject.keys)}")
-    values = subject.values()
-    for start in range(0, len(values), NEEDLES_PER_CALL):
-        chunk = ", ".join(quote(n) for n in values[start : start + NEEDLES_PER_CALL])
+    needles = subject.event_needles()
+    for start in range(0, len(needles), NEEDLES_PER_CALL):
+        chunk = ", ".join(quote(n) for n in needles[start : start + NEEDLES_PER_CALL])
         parts.append(f"multiSearchAnyCaseInsensitiveUTF8(payload, [{chunk}])")
     return " OR ".join(parts)
 

@@ -30,7 +30,7 @@ from streams.domain.markov import Path
 from streams.ingest import Record
 from streams.processor import BatchResult, Counters, Processor, StateStats, count
 from streams.routing import partition_for
-from streams.store import Query, replay
+from streams.store import Query, erased_positions, replay
 
 PYTHON_ROWS = frozenset({"dead_letters"})  # the writer checks these against the table first
 
@@ -106,13 +106,11 @@ class _Child:
         count: int = self.call("rebuild_payloads", list(payloads))
         return count
 
-    def forget(
-        self,
-        workspace: str,
-        erased: dict[str, str],
-        positions: Iterable[tuple[str, int, int]] = (),
-    ) -> None:
-        self.call("forget", workspace, erased, list(positions))
+    def forget(self, workspace: str, erased: dict[str, str]) -> None:
+        self.call("forget", workspace, erased)
+
+    def forget_positions(self, positions: list[tuple[str, int, int]]) -> None:
+        self.call("forget_positions", positions)
 
     def floor_versions(self, workspace: str, stored: dict[str, int]) -> None:
         self.call("floor_versions", workspace, stored)
@@ -206,7 +204,11 @@ class ProcessingPool:
             groups.setdefault(self._child_of(workspace), []).append(workspace)
         with self._lock:
             children = self._started()
-            return sum(replay(children[i], query, group) for i, group in groups.items())
+            total = sum(replay(children[i], query, group) for i, group in groups.items())
+            # Records go to children by partition, not workspace: all know every position.
+            positions = erased_positions(query)
+            self._exchange([(c, "forget_positions", (positions,)) for c in children])
+            return total
 
     def drop(self, workspaces: Iterable[str]) -> None:
         self._all("drop", list(workspaces))

@@ -89,9 +89,9 @@ class Processor:
     secret: bytes | None = None
     # workspace -> keyed hash of an erased event's id -> its erasure (``forget``)
     erased: dict[str, dict[str, str]] = field(default_factory=dict)
-    # workspace -> Kafka positions of its erased messages: a dead letter carries no
-    # event id to know it by (it may not even read as JSON).
-    erased_positions: dict[str, set[tuple[str, int, int]]] = field(default_factory=dict)
+    # Kafka positions of every erased message: a dead letter carries no event id to
+    # know it by (it may not even read as JSON, or name a workspace).
+    erased_positions: set[tuple[str, int, int]] = field(default_factory=set)
     # Dead-letter events read from another partition than their workspace's (the
     # pipeline's processors; tests and tools feed batches from anywhere).
     check_routing: bool = False
@@ -171,21 +171,18 @@ class Processor:
         count(self.counters, len(records), result)
         return result
 
-    def forget(
-        self,
-        workspace: str,
-        erased: dict[str, str],
-        positions: Iterable[tuple[str, int, int]] = (),
-    ) -> None:
-        """The workspace's erased events (keyed hash -> erasure id) and the positions
-        of its erased messages: a redelivered one is dropped as a duplicate instead
-        of being stored again."""
+    def forget(self, workspace: str, erased: dict[str, str]) -> None:
+        """The workspace's erased events (keyed hash -> erasure id): a redelivered
+        one is dropped as a duplicate instead of being stored again."""
         self.erased[workspace] = erased
-        self.erased_positions[workspace] = set(positions)
+
+    def forget_positions(self, positions: list[tuple[str, int, int]]) -> None:
+        """Where every erased message was read: one delivered again that is a dead
+        letter is dropped as a duplicate instead of being stored again."""
+        self.erased_positions = set(positions)
 
     def _erased_position(self, record: Record) -> bool:
-        position = (record.topic, record.partition, record.offset)
-        return any(position in found for found in self.erased_positions.values())
+        return (record.topic, record.partition, record.offset) in self.erased_positions
 
     def floor_versions(self, workspace: str, stored: dict[str, int]) -> None:
         """The latest chain versions written: new versions of those chains go above."""
@@ -238,7 +235,6 @@ class Processor:
             self.states.pop(workspace, None)
             self.seen.pop(workspace, None)
             self.erased.pop(workspace, None)
-            self.erased_positions.pop(workspace, None)
 
     def workspaces(self) -> list[str]:
         return sorted(self.states)

@@ -6,7 +6,7 @@ them in event-time order with emitting switched off gives back the state.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any, Protocol
 
@@ -18,12 +18,9 @@ Query = Callable[[str], list[tuple[Any, ...]]]
 class Rebuildable(Protocol):
     def rebuild_payloads(self, payloads: Sequence[bytes]) -> int: ...
 
-    def forget(
-        self,
-        workspace: str,
-        erased: dict[str, str],
-        positions: Iterable[tuple[str, int, int]] = (),
-    ) -> None: ...
+    def forget(self, workspace: str, erased: dict[str, str]) -> None: ...
+
+    def forget_positions(self, positions: list[tuple[str, int, int]]) -> None: ...
 
     def floor_versions(self, workspace: str, stored: dict[str, int]) -> None: ...
 
@@ -109,15 +106,11 @@ def replay(
         )
         del payloads
     erased: dict[str, dict[str, str]] = {w: {} for w in workspaces or ()}
-    positions: dict[str, list[tuple[str, int, int]]] = {}
-    for workspace, hashed, erasure_id, *position in query(erased_events_sql(workspaces)):
-        if hashed:
-            erased.setdefault(workspace, {})[hashed] = erasure_id
-        positions.setdefault(workspace, []).append(
-            (position[0], int(position[1]), int(position[2]))
-        )
-    for workspace in sorted(erased.keys() | positions.keys()):
-        target.forget(workspace, erased.get(workspace, {}), positions.get(workspace, []))
+    for workspace, hashed, erasure_id in query(erased_events_sql(workspaces)):
+        erased.setdefault(workspace, {})[hashed] = erasure_id
+    for workspace, hashes in erased.items():
+        target.forget(workspace, hashes)
+    target.forget_positions(erased_positions(query))
     stored: dict[str, dict[str, int]] = {}
     for workspace, opportunity_id, version in query(chain_versions_sql(workspaces)):
         stored.setdefault(workspace, {})[opportunity_id] = int(version)
@@ -136,10 +129,13 @@ def chain_versions_sql(workspaces: Sequence[str] | None = None) -> str:
 
 
 def erased_events_sql(workspaces: Sequence[str] | None = None) -> str:
-    """(workspace, keyed hash of the event id, erasure id, topic, partition, offset)
-    of the erased messages (a dead letter's hash is empty when it had no event id)."""
+    """(workspace, keyed hash of the event id, erasure id) of the erased events."""
     where = _where(workspaces)
-    return (
-        "SELECT DISTINCT workspace, event_hash, erasure_id, source_topic, source_partition, "
-        f"source_offset FROM erased_events{where}"
-    )
+    return f"SELECT DISTINCT workspace, event_hash, erasure_id FROM erased_events{where}"
+
+
+def erased_positions(query: Query) -> list[tuple[str, int, int]]:
+    """Where every erased message was read, in any workspace: a dead letter may have
+    none, or sit on another workspace's partition, so every process checks them all."""
+    rows = query("SELECT DISTINCT source_topic, source_partition, source_offset FROM erased_events")
+    return [(t, int(p), int(o)) for t, p, o in rows]

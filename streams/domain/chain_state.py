@@ -154,17 +154,18 @@ class ChainState:
         """Give the opportunity a new version if its inputs changed; False if not.
 
         The version is the fingerprint of the inputs, which only grows and is the
-        same in any arrival order, so a replay agrees with what was written, and
-        events redelivered after a crash give the version they gave before. The
-        identity limits break that (which link is refused depends on arrival), so
-        a version below the last one written becomes that one plus one, and a
-        replay starts from the versions stored (``floor_versions``).
+        same in any arrival order, so a replay agrees with what was written. The
+        identity limits break that (which link is refused depends on arrival), and
+        so does a crash between storing a batch's chains and its events: a replay
+        starts from the versions stored (``floor_versions``), and a fingerprint not
+        above the last version written gives that version plus one. A new chain
+        never reuses a version: at worst an unchanged one comes again, one higher.
         """
         fingerprint = self._fingerprint(opp)
         if fingerprint == opp.fingerprint:
             return False
         opp.fingerprint = fingerprint
-        opp.version = fingerprint if fingerprint >= opp.version else opp.version + 1
+        opp.version = max(fingerprint, opp.version + 1)
         return True
 
     def floor_versions(self, stored: dict[str, int]) -> None:

@@ -188,3 +188,27 @@ def test_a_replay_a_few_days_at_a_time_rebuilds_the_state_of_one_read(
         assert a.attribution_credit_sets == b.attribution_credit_sets
     batch = _records(later, settings.partitions, 10_000)
     assert _comparable(windowed.process(batch, NOW)) == _comparable(whole.process(batch, NOW))
+
+
+def test_an_erased_dead_letter_is_dropped_by_whichever_process_reads_it(
+    settings: Settings,
+) -> None:
+    """Records go to processes by partition; a dead letter erased with a person of
+    workspace W can sit on another partition than W's (or name no workspace)."""
+    home = partition_for("acme", settings.partitions)
+    other = next(p for p in range(settings.partitions) if p % 2 != home % 2)
+
+    def query(sql: str) -> list[tuple[Any, ...]]:
+        if "source_offset" in sql:
+            return [("t", other, 5)]
+        return [("acme", "h", "erasure-1")] if "erased_events" in sql else []
+
+    record = Record("t", other, 5, None, b'{"not an event": "@ann"}')
+    pool = ProcessingPool(settings, 2)
+    try:
+        for processor in (Processor(settings, check_routing=True), pool):
+            processor.replay(query, ["acme"])
+            result = processor.process([record], NOW)
+            assert (len(result.dead), result.duplicates) == (0, 1), processor
+    finally:
+        pool.close()

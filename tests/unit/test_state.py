@@ -347,16 +347,37 @@ def test_versions_after_a_replay_go_above_the_stored_ones_whatever_the_limits_re
     assert versions(replay.apply([late])) == []  # a duplicate still changes nothing
 
 
-def test_events_redelivered_after_a_crash_give_the_version_already_written() -> None:
+def test_events_redelivered_after_a_crash_write_their_chain_again_one_version_up() -> None:
     """Chains are written before the raw facts: a crash between leaves a stored
-    version the replay cannot reach until the lost events come again."""
+    version the replay cannot reach until the lost events come again. They give
+    the same chain, under the next version (a version never holds two chains)."""
     events = story()
     live = WorkspaceState("w")
-    [*_, written] = versions(live.apply(events))
+    *_, written = live.apply(events).opportunity_chains
     replay = WorkspaceState("w")
     replay.apply(events[:-2], emit=False)  # the stage change and the signing were lost
-    replay.floor_versions({"O1": written})
-    assert versions(replay.apply(events[-2:])) == [written]
+    replay.floor_versions({"O1": written["version"]})
+    [again] = replay.apply(events[-2:]).opportunity_chains
+    assert again == {**written, "version": written["version"] + 1}
+
+
+def test_a_chain_that_reaches_the_floor_is_written_above_it() -> None:
+    """The replay's fingerprint is below the version written live (the limits
+    refused another link); touches close the gap exactly: still a new version."""
+    world = _capped_world()
+    live = WorkspaceState("w")
+    for name in ["won", "created", "intro", "u3", "u0"]:
+        live.apply([world[name]])
+    top = live.opportunities["O0"].version
+    replay = WorkspaceState("w")
+    replay.apply(sorted(world.values(), key=lambda e: e.occurred_at), emit=False)
+    replay.floor_versions({"O0": top})
+    gap = top - replay.opportunities["O0"].fingerprint
+    meetings = [
+        ev("meeting", 40, f"m{i}", person={"contact_id": "C1"}, meeting_kind="call")
+        for i in range(gap)
+    ]
+    assert versions(replay.apply(meetings)) == [top + 1]
 
 
 def test_both_links_of_an_introduction_record_their_refusals() -> None:
