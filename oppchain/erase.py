@@ -152,14 +152,7 @@ def erase(
     tables = discover(client)
     subject = resolve(client, workspace, person, key, tables)
     plans = plan(tables, subject)
-    removed: dict[str, int] = {}
-    redacted: dict[str, int] = {}
-    for p in plans:
-        if p.delete_where:
-            removed[p.table] = count(client, p.table, p.delete_where)
-        for column, where in p.blank:
-            keep = f"{where} AND NOT ({p.delete_where})" if p.delete_where else where
-            redacted[f"{p.table}.{column}"] = count(client, p.table, keep)
+    removed, redacted = _matching(client, plans)
     erasure_id = uuid.uuid4().hex
     rebuilt: list[str] = []
     if not dry_run:
@@ -201,14 +194,22 @@ def _wait_for_worker(client: Any, erasure_id: str, seconds: float) -> bool:
         time.sleep(0.5)
 
 
-def _sweep(client: Any, plans: Sequence[TablePlan]) -> dict[str, int]:
-    """Delete and blank again what matches the person; the rows deleted per table."""
+def _matching(client: Any, plans: Sequence[TablePlan]) -> tuple[dict[str, int], dict[str, int]]:
+    """Rows to delete per table, and references to blank per table.column (in rows
+    that are not deleted)."""
     removed: dict[str, int] = {}
     redacted: dict[str, int] = {}
     for p in plans:
         if p.delete_where:
             removed[p.table] = count(client, p.table, p.delete_where)
         for column, where in p.blank:
-            redacted[f"{p.table}.{column}"] = count(client, p.table, where)
+            keep = f"{where} AND NOT ({p.delete_where})" if p.delete_where else where
+            redacted[f"{p.table}.{column}"] = count(client, p.table, keep)
+    return removed, redacted
+
+
+def _sweep(client: Any, plans: Sequence[TablePlan]) -> dict[str, int]:
+    """Delete and blank again what matches the person; the rows deleted per table."""
+    removed, redacted = _matching(client, plans)
     apply(client, plans, removed, redacted)
     return {t: n for t, n in removed.items() if n}
