@@ -83,7 +83,7 @@ async def oppchain_rate(settings: Settings, expected: int) -> dict[str, Any]:
     progress: list[tuple[float, int]] = []  # (time, events consumed) after each batch
     task = asyncio.ensure_future(pipeline.run())
     assert pipeline.processor is not None
-    counters = pipeline.processor.counters
+    counters = pipeline.counters
 
     def on_batch(_: Any) -> None:
         first.append(time.perf_counter())

@@ -85,7 +85,7 @@ async def soak(settings: Settings, lines: list[bytes], rate: float, seconds: flo
     producer.start()
     started = time.monotonic()
     assert pipeline.processor is not None
-    counters = pipeline.processor.counters
+    counters = pipeline.counters
     print(f"{'minute':>7} {'events':>10} {'persons':>9} {'RSS MiB':>9}  worker + processing")
     while producer.is_alive():
         await asyncio.sleep(30)

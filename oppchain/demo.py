@@ -71,7 +71,7 @@ def run_demo(settings: Settings, options: DemoOptions, out: TextIO = sys.stdout)
         async def until_accounted() -> None:
             producer.start()
             assert pipeline.processor is not None
-            counters = pipeline.processor.counters
+            counters = pipeline.counters
             deadline = time.monotonic() + options.timeout_s
             last = -1.0
             while time.monotonic() < deadline:
@@ -100,7 +100,7 @@ def run_demo(settings: Settings, options: DemoOptions, out: TextIO = sys.stdout)
         assert pipeline.processor is not None
         summary = accounting(stack.client, produced.get("produced", 0))
         summary["channel_attribution_rows"] = run_markov(settings, sink, paths)
-        summary["duplicates_dropped"] = pipeline.processor.counters.duplicates_dropped
+        summary["duplicates_dropped"] = pipeline.counters.duplicates_dropped
         summary["expected_dead_letters"] = world.truth["counts"]["bad"]
         summary["seconds"] = round(time.monotonic() - started, 2)
         print(render_report(stack.client, summary), file=out)

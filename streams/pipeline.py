@@ -34,7 +34,7 @@ from oppchain.settings import Settings
 from sinks.writer import ClickHouseSink
 from streams.ingest import Record
 from streams.pool import ProcessingPool
-from streams.processor import BatchResult, Processor
+from streams.processor import BatchResult, Counters, Processor, count
 from streams.routing import partition_for
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,10 @@ class Pipeline:
     producer: AIOKafkaProducer | None = None
     batches: int = 0
     fenced_batches: int = 0
+    # Counted once a batch is stored and committed: a fenced batch, dropped here and
+    # processed again by the partition's next owner, is counted by that owner only.
+    # (The processor's own counters count every batch it processed.)
+    counters: Counters = field(default_factory=Counters)
     _fenced: bool = False
     _assignments: int = 0
     _in_flight: asyncio.Task[None] | None = None
@@ -345,6 +349,7 @@ class Pipeline:
             return  # stored after all: the new owner may store it again (decisions.md 4)
         self.positions.update(offsets)
         self.batches += 1
+        count(self.counters, n, result)
         if self.on_batch is not None:
             self.on_batch({**written, "records": n, "duplicates": result.duplicates})
 

@@ -40,7 +40,7 @@ async def _until(
 ) -> None:
     deadline = time.monotonic() + timeout_s
     assert pipeline.processor is not None
-    counters = pipeline.processor.counters
+    counters = pipeline.counters
     while time.monotonic() < deadline:
         done = counters.stored + counters.dead_lettered + counters.duplicates_dropped
         if done >= expected and (also is None or await asyncio.to_thread(also, pipeline)):

@@ -33,7 +33,7 @@ def test_chains_match_truth_across_a_restart(settings: Settings, clickhouse: Any
     produce(settings, world.events[half:])
     pipeline = run_until(settings, len(world.events) - half)
     assert pipeline.processor is not None
-    assert pipeline.processor.counters.duplicates_dropped == 0
+    assert pipeline.counters.duplicates_dropped == 0
     assert bad_first > 0
 
     chains = _chains(clickhouse)

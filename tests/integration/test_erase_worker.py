@@ -22,7 +22,7 @@ EVENTS = 3000
 
 async def _handled(pipeline: Pipeline, expected: int, timeout_s: float = 120) -> None:
     assert pipeline.processor is not None
-    counters = pipeline.processor.counters
+    counters = pipeline.counters
     deadline = time.monotonic() + timeout_s
     while counters.stored + counters.dead_lettered + counters.duplicates_dropped < expected:
         assert time.monotonic() < deadline, f"only {counters} of {expected}"

@@ -194,5 +194,14 @@ def test_an_evicted_worker_stores_nothing_and_loses_nothing(tmp_path: Any, broke
         a = workers[0]
         assert a.fenced_batches > 0 and a.batches > 0, (a.fenced_batches, a.batches)
         assert _accounted(client) == len(world.events)
+        # Counted when committed: a's fenced batches are counted once, when a took them
+        # again, and every message exactly once over both workers.
+        counted = [
+            w.counters.stored + w.counters.dead_lettered + w.counters.duplicates_dropped
+            for w in workers
+        ]
+        assert sum(counted) == len(world.events), counted
+        processed = [w.processor.counters.consumed for w in workers if w.processor is not None]
+        assert sum(processed) > len(world.events)  # what the fenced batches would add
         assert _stored_rows(client) == world.truth["counts"]["valid"]  # none stored twice
         assert scalar(client, "SELECT count() FROM dead_letters") == world.truth["counts"]["bad"]
