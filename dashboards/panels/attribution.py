@@ -80,12 +80,13 @@ def side_by_side() -> Row:
         Query(
             ("toString(channel) AS channel", *columns),
             "attribution_credits_latest",
-            where=(f.WON_CHAINS, *f.credits()),
+            where=(f.WON_CHAINS, f.CURRENCY, *f.credits()),
             group_by=("channel",),
             order_by=("channel",),
         ),
         "The same won value under each heuristic model: where they disagree is where "
-        "the choice of model matters.",
+        "the choice of model matters. In the chosen currency: values of two "
+        "currencies are never added.",
         width=16,
         height=10,
     )
@@ -116,11 +117,11 @@ def side_by_side() -> Row:
                 "credited_value / sum(credited_value) OVER (PARTITION BY model) AS share",
             ),
             "attribution_credits_latest",
-            where=(f.WON_CHAINS, *f.credits()),
+            where=(f.WON_CHAINS, f.CURRENCY, *f.credits()),
             group_by=("model", "channel"),
             order_by=("model", "share DESC"),
         ),
-        "Each model's split of won value over channels.",
+        "Each model's split of won value over channels, in the chosen currency.",
         width=24,
         height=10,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,9 +20,17 @@ from typing import NamedTuple
 
 _DEFAULT_PER_TYPE: Mapping[str, int] = MappingProxyType({"crm": 3, "email": 5})
 _DEFAULT_BLOCKED = frozenset(
-    {"", "null", "none", "nil", "anonymous", "unknown", "undefined", "n/a"}
-)
-_ALL_ZERO = re.compile(r"^[0\-_.:\s]+$")
+    {"", "null", "none", "nil", "nan", "anonymous", "anon", "unknown", "undefined", "n/a",
+     "#n/a", "-1", "(null)", "<null>"}
+)  # fmt: skip
+_ALL_ZERO = re.compile(r"^(0x)?[0\-_.:\s]+$")
+_WRAPPERS = "{}[]\"' \t\u200b\x00@"  # around a placeholder: "null", {0000-...}, @anonymous
+
+
+def placeholder_form(value: str) -> str:
+    """A value as blocked values are compared: Unicode-folded (fullwidth letters),
+    lower-cased, without wrapping quotes, braces, spaces or a leading @."""
+    return unicodedata.normalize("NFKC", value).strip(_WRAPPERS).lower()
 
 
 @dataclass(frozen=True)
@@ -41,8 +50,13 @@ class IdentityLimits:
     def max_keys(self, key_type: str) -> int:
         return self.max_keys_per_type.get(key_type, self.default_max_keys)
 
+    def __post_init__(self) -> None:  # configured values compare as keys do
+        object.__setattr__(
+            self, "blocked_values", frozenset(placeholder_form(v) for v in self.blocked_values)
+        )
+
     def is_blocked(self, key: str) -> bool:
-        value = key.partition(":")[2].strip().lower()
+        value = placeholder_form(key.partition(":")[2])
         return value in self.blocked_values or bool(_ALL_ZERO.match(value))
 
     def named(self, keys: Sequence[str]) -> str:

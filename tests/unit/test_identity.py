@@ -116,6 +116,24 @@ def test_blocked_values_never_link() -> None:
     assert link(g, "x:null", "x:none").person_id is None
 
 
+def test_placeholders_are_blocked_in_any_spelling() -> None:
+    limits = IdentityLimits()
+    spellings = ["crm:NaN", "crm:{00000000-0000-0000-0000-000000000000}", "crm:0x0",
+                 "crm:(null)", "crm:<NULL>", "crm:#N/A", 'crm:"null"', "crm:null\u200b",
+                 "crm:\uff4e\uff55\uff4c\uff4c", "x:@anonymous", "crm:anon", "crm:-1"]  # fmt: skip
+    assert [k for k in spellings if not limits.is_blocked(k)] == []
+    assert not limits.is_blocked("crm:nancy") and not limits.is_blocked("crm:-12")
+
+
+def test_configured_blocked_values_compare_as_keys_do() -> None:
+    limits = IdentityLimits(
+        blocked_values=frozenset({"N/A", "Anonymous User", "@Nobody", " none "})
+    )
+    keys = ["crm:n/a", "x:anonymous user", "x:nobody", "crm:NONE"]
+    assert [k for k in keys if not limits.is_blocked(k)] == []
+    assert not limits.is_blocked("crm:null")  # the configured list replaces the default one
+
+
 def test_accounts_follow_merges() -> None:
     g = IdentityGraph("w")
     a, b = g.person_of("crm:1"), g.person_of("x:bob")
