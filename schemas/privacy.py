@@ -28,10 +28,24 @@ def workspace_salt(secret: bytes, workspace: str) -> bytes:
     return hmac.digest(secret, b"workspace-salt:" + workspace.encode(), "sha256")
 
 
+# Mailboxes that name nobody (``null@null.com``, ``noreply@...``): hashed, they would
+# look like one real address shared by everybody who left the field so.
+_PLACEHOLDER_MAILBOXES = frozenset(
+    {"null", "none", "nil", "nan", "unknown", "anonymous", "anon", "n/a", "noemail",
+     "no-email", "noreply", "no-reply", "donotreply", "do-not-reply", "test", "email"}
+)  # fmt: skip
+BLOCKED_EMAIL_HASH = "0" * 64  # all zeros: a blocked value to identity stitching
+
+
 def hash_email(secret: bytes, workspace: str, email: str) -> str:
+    """The keyed hash of an address, or ``BLOCKED_EMAIL_HASH`` for a placeholder one
+    (hashing hides the text, so the check comes first)."""
+    normalized = email.strip().lower()
+    mailbox = normalized.partition("@")[0].strip("\"' ")
+    if mailbox in _PLACEHOLDER_MAILBOXES or not mailbox.strip("0.-_"):
+        return BLOCKED_EMAIL_HASH
     # One-shot ``hmac.digest`` and a cached salt: hashing is on the ingest hot path.
-    normalized = email.strip().lower().encode()
-    return hmac.digest(workspace_salt(secret, workspace), normalized, "sha256").hex()
+    return hmac.digest(workspace_salt(secret, workspace), normalized.encode(), "sha256").hex()
 
 
 def _hash_in(obj: dict[str, Any], secret: bytes, workspace: str) -> None:

@@ -7,6 +7,8 @@ import hashlib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from schemas.keys import email_key
+from schemas.privacy import BLOCKED_EMAIL_HASH, hash_email
 from streams.domain.identity import IdentityGraph, IdentityLimits, LinkResult
 
 
@@ -189,3 +191,15 @@ def test_a_placeholder_beside_a_handle_does_not_gather_everybodys_touches() -> N
     assert row["identity_key"] == "x:alice"
     intro_row = touchpoint_row(Valid(Record("t", 0, 1, None, b""), intro), "p", "", now)  # type: ignore[arg-type]
     assert intro_row["introducer_key"] == "x:alice"
+
+
+def test_placeholder_emails_never_link() -> None:
+    placeholders = ["null@null.com", " NoReply@acme.io", "0000@x.org", "n/a@n/a"]
+    keys = [email_key(hash_email(b"k", "w", e)) for e in placeholders]
+    assert set(keys) == {email_key(BLOCKED_EMAIL_HASH)}
+    g = IdentityGraph("w")
+    for n, key in enumerate(keys):
+        result = link(g, f"crm:{n}", key)
+        assert result.merges == [] and {r.rule for r in result.refusals} == {"blocked_value"}
+    assert len({g.person_of(f"crm:{n}") for n in range(len(keys))}) == len(keys)
+    assert hash_email(b"k", "w", "ann@acme.io") != BLOCKED_EMAIL_HASH
