@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from schemas.events import EMAIL_PATTERN
+from schemas.placeholders import PLACEHOLDERS, is_placeholder
 
 _PERSON_FIELDS = ("person", "introducer", "a", "b")
 # Bounded repeats keep the scan linear on long hostile input.
@@ -30,10 +31,9 @@ def workspace_salt(secret: bytes, workspace: str) -> bytes:
 
 # Mailboxes that name nobody (``null@null.com``, ``noreply@...``): hashed, they would
 # look like one real address shared by everybody who left the field so.
-_PLACEHOLDER_MAILBOXES = frozenset(
-    {"null", "none", "nil", "nan", "unknown", "anonymous", "anon", "n/a", "noemail",
-     "no-email", "noreply", "no-reply", "donotreply", "do-not-reply", "test", "email"}
-)  # fmt: skip
+_PLACEHOLDER_MAILBOXES = PLACEHOLDERS | {
+    "noemail", "no-email", "noreply", "no-reply", "donotreply", "do-not-reply", "test", "email",
+}  # fmt: skip
 BLOCKED_EMAIL_HASH = "0" * 64  # all zeros: a blocked value to identity stitching
 
 
@@ -41,8 +41,7 @@ def hash_email(secret: bytes, workspace: str, email: str) -> str:
     """The keyed hash of an address, or ``BLOCKED_EMAIL_HASH`` for a placeholder one
     (hashing hides the text, so the check comes first)."""
     normalized = email.strip().lower()
-    mailbox = normalized.partition("@")[0].strip("\"' ")
-    if mailbox in _PLACEHOLDER_MAILBOXES or not mailbox.strip("0.-_"):
+    if is_placeholder(normalized.partition("@")[0], _PLACEHOLDER_MAILBOXES):
         return BLOCKED_EMAIL_HASH
     # One-shot ``hmac.digest`` and a cached salt: hashing is on the ingest hot path.
     return hmac.digest(workspace_salt(secret, workspace), normalized.encode(), "sha256").hex()

@@ -10,27 +10,15 @@ person the same way.
 from __future__ import annotations
 
 import hashlib
-import re
-import unicodedata
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import NamedTuple
 
+from schemas.placeholders import PLACEHOLDERS, is_placeholder, placeholder_form
+
 _DEFAULT_PER_TYPE: Mapping[str, int] = MappingProxyType({"crm": 3, "email": 5})
-_DEFAULT_BLOCKED = frozenset(
-    {"", "null", "none", "nil", "nan", "anonymous", "anon", "unknown", "undefined", "n/a",
-     "#n/a", "-1", "(null)", "<null>"}
-)  # fmt: skip
-_ALL_ZERO = re.compile(r"^(0x)?[0\-_.:\s]+$")
-_WRAPPERS = "{}[]\"' \t\u200b\x00@"  # around a placeholder: "null", {0000-...}, @anonymous
-
-
-def placeholder_form(value: str) -> str:
-    """A value as blocked values are compared: Unicode-folded (fullwidth letters),
-    lower-cased, without wrapping quotes, braces, spaces or a leading @."""
-    return unicodedata.normalize("NFKC", value).strip(_WRAPPERS).lower()
 
 
 @dataclass(frozen=True)
@@ -45,7 +33,7 @@ class IdentityLimits:
 
     max_keys_per_type: Mapping[str, int] = field(default_factory=lambda: _DEFAULT_PER_TYPE)
     default_max_keys: int = 3
-    blocked_values: frozenset[str] = _DEFAULT_BLOCKED
+    blocked_values: frozenset[str] = PLACEHOLDERS
 
     def max_keys(self, key_type: str) -> int:
         return self.max_keys_per_type.get(key_type, self.default_max_keys)
@@ -56,8 +44,7 @@ class IdentityLimits:
         )
 
     def is_blocked(self, key: str) -> bool:
-        value = placeholder_form(key.partition(":")[2])
-        return value in self.blocked_values or bool(_ALL_ZERO.match(value))
+        return is_placeholder(key.partition(":")[2], self.blocked_values)
 
     def named(self, keys: Sequence[str]) -> str:
         """The key that names a reference's person: the first that is not a
