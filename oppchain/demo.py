@@ -70,7 +70,6 @@ def run_demo(settings: Settings, options: DemoOptions, out: TextIO = sys.stdout)
 
         async def until_accounted() -> None:
             producer.start()
-            assert pipeline.processor is not None
             counters = pipeline.counters
             deadline = time.monotonic() + options.timeout_s
             last = -1.0

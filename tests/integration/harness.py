@@ -39,7 +39,6 @@ async def _until(
     also: Callable[[Pipeline], bool] | None = None,
 ) -> None:
     deadline = time.monotonic() + timeout_s
-    assert pipeline.processor is not None
     counters = pipeline.counters
     while time.monotonic() < deadline:
         done = counters.stored + counters.dead_lettered + counters.duplicates_dropped

@@ -21,7 +21,6 @@ EVENTS = 3000
 
 
 async def _handled(pipeline: Pipeline, expected: int, timeout_s: float = 120) -> None:
-    assert pipeline.processor is not None
     counters = pipeline.counters
     deadline = time.monotonic() + timeout_s
     while counters.stored + counters.dead_lettered + counters.duplicates_dropped < expected:
